@@ -1,0 +1,1 @@
+//! Hosts the gateway's WebAssembly components in-process with wasmtime.

@@ -1,0 +1,1 @@
+//! Media transcoding with ffmpeg, as a library and an AWS Lambda function.
