@@ -1,0 +1,37 @@
+# Shared helpers for the throwaway test services in infra/. Sourced, not run.
+# Everything here logs to stderr: the scripts' stdout carries only KEY=value lines.
+
+log() { printf '[%s] %s\n' "${WA_INFRA_NAME:-infra}" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# True when something already listens on 127.0.0.1:$1.
+port_in_use() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# Prints a loopback TCP port that nothing listens on, avoiding the ports given as
+# arguments (so one service can ask for several distinct ports at once).
+free_port() {
+    local p tries=0
+    while (( tries < 200 )); do
+        p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 25000 ))
+        tries=$(( tries + 1 ))
+        case " $* " in *" $p "*) continue ;; esac
+        # gRPC companions of some servers sit at port+10000: keep both free.
+        if ! port_in_use "$p" && ! port_in_use $(( p + 10000 )); then
+            echo "$p"
+            return 0
+        fi
+    done
+    die "no free loopback port found"
+}
+
+# True when the process recorded in pid file $1 is alive.
+pid_alive() {
+    [[ -s "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null
+}
+
+usage() {
+    echo "usage: $0 start|stop <state-dir>" >&2
+    exit 2
+}
