@@ -1,0 +1,31 @@
+//! How components are run: limits and the environment they see.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Limits and settings shared by every component a host runs.
+#[derive(Debug, Clone)]
+pub struct HostConfig {
+    /// How long one request may run inside a component before it is stopped.
+    pub request_timeout: Duration,
+    /// The most linear memory one request's instance may grow to, in bytes.
+    pub max_memory_bytes: usize,
+    /// How many requests may be inside components at once; more wait their turn.
+    pub max_concurrent_requests: u32,
+    /// Where compiled components are cached between runs (`None`: compile every start).
+    pub cache_dir: Option<PathBuf>,
+    /// Environment variables every instance sees (never secrets: components may log them).
+    pub env: Vec<(String, String)>,
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        Self {
+            request_timeout: Duration::from_secs(30),
+            max_memory_bytes: 64 * 1024 * 1024,
+            max_concurrent_requests: 64,
+            cache_dir: None,
+            env: Vec::new(),
+        }
+    }
+}
