@@ -1,1 +1,9 @@
 //! The WhatsApp Web multi-device protocol as a sans-I/O state machine.
+//!
+//! No sockets, no tasks, no clock: the caller feeds received bytes and the current
+//! time in, and takes bytes to send, deadlines and typed events out. Randomness comes
+//! from an injected [`rand_core`] RNG, so every test is deterministic.
+#![warn(missing_docs)]
+
+pub mod binary;
+pub mod frame;

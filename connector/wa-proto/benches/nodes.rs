@@ -1,0 +1,2 @@
+//! Node encode+decode throughput (filled in with the stanza corpus).
+fn main() {}
