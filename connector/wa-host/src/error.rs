@@ -6,10 +6,10 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum HostError {
     /// The wasmtime engine could not be configured.
-    #[error("cannot configure the WebAssembly engine: {0}")]
+    #[error("cannot configure the WebAssembly engine")]
     Engine(#[source] wasmtime::Error),
     /// The component file could not be read.
-    #[error("cannot read component {path}: {source}")]
+    #[error("cannot read component {path}")]
     Read {
         /// The file that was asked for.
         path: PathBuf,
@@ -18,7 +18,7 @@ pub enum HostError {
         source: std::io::Error,
     },
     /// The file is not a valid component, or it needs imports this host lacks.
-    #[error("cannot load component {path}: {source:#}")]
+    #[error("cannot load component {path}")]
     Load {
         /// The file that was asked for.
         path: PathBuf,
@@ -38,7 +38,7 @@ pub enum HostError {
         source: wasmtime::Error,
     },
     /// A request could not be completed by the component.
-    #[error("component failed to answer: {0:#}")]
+    #[error("component failed to answer")]
     Request(#[source] wasmtime::Error),
     /// The request ran past its deadline.
     #[error("component did not answer within {0:?}")]

@@ -13,11 +13,9 @@ mod config;
 mod engine;
 mod error;
 mod http_component;
-mod server;
 mod store_data;
 
 pub use config::HostConfig;
 pub use engine::HostEngine;
 pub use error::HostError;
 pub use http_component::{HttpComponent, HttpResponse};
-pub use server::serve;

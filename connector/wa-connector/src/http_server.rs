@@ -1,4 +1,5 @@
-//! Serves an [`HttpComponent`] over HTTP/1.1 on a TCP listener.
+//! The connector's HTTP front: accepts connections, applies basic auth, and
+//! hands each request to the REST API component.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -13,7 +14,12 @@ use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
-use crate::{HostError, HttpComponent, HttpResponse};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use subtle::ConstantTimeEq;
+use wa_host::{HostError, HttpComponent, HttpResponse};
+
+use crate::config::BasicAuth;
 
 /// How long in-flight requests may take to finish once shutdown begins.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -23,6 +29,7 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 pub async fn serve(
     listener: TcpListener,
     component: Arc<HttpComponent>,
+    auth: Arc<BasicAuth>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let graceful = GracefulShutdown::new();
@@ -42,9 +49,11 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let component = component.clone();
+        let auth = auth.clone();
         let service = service_fn(move |request| {
             let component = component.clone();
-            async move { Ok::<_, Infallible>(answer(&component, request).await) }
+            let auth = auth.clone();
+            async move { Ok::<_, Infallible>(answer(&component, &auth, request).await) }
         });
         let connection = http1::Builder::new()
             .timer(hyper_util::rt::TokioTimer::new())
@@ -69,8 +78,22 @@ pub async fn serve(
 
 async fn answer(
     component: &HttpComponent,
+    auth: &BasicAuth,
     request: http::Request<hyper::body::Incoming>,
 ) -> HttpResponse {
+    // Liveness probes carry no credentials; everything else is the API.
+    if request.uri().path() != "/health" && !is_authorized(auth, request.headers()) {
+        let mut response = envelope_response(
+            StatusCode::UNAUTHORIZED,
+            "AUTHENTICATION_ERROR",
+            "valid basic-auth credentials are required",
+        );
+        response.headers_mut().insert(
+            http::header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(r#"Basic realm="wa-gateway""#),
+        );
+        return response;
+    }
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     match component.handle(request).await {
@@ -84,14 +107,49 @@ async fn answer(
 
 /// The host's own answers use the API's envelope too, so clients parse one shape.
 fn host_error_response(error: &HostError) -> HttpResponse {
-    let (status, code) = match error {
-        HostError::Timeout(_) => (StatusCode::GATEWAY_TIMEOUT, "TIMEOUT"),
-        _ => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR"),
+    match error {
+        HostError::Timeout(limit) => envelope_response(
+            StatusCode::GATEWAY_TIMEOUT,
+            "TIMEOUT",
+            &format!("the request took longer than {limit:?}"),
+        ),
+        _ => envelope_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL_SERVER_ERROR",
+            "the request failed inside the gateway",
+        ),
+    }
+}
+
+/// Whether the request carries one of the configured accounts (always, when none are).
+fn is_authorized(auth: &BasicAuth, headers: &http::HeaderMap) -> bool {
+    if auth.0.is_empty() {
+        return true;
+    }
+    let Some(credentials) = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Basic "))
+        .and_then(|encoded| BASE64.decode(encoded.trim()).ok())
+        .and_then(|decoded| String::from_utf8(decoded).ok())
+    else {
+        return false;
     };
-    let message = match error {
-        HostError::Timeout(limit) => format!("the request took longer than {limit:?}"),
-        _ => "the request failed inside the gateway".to_owned(),
+    let Some((user, pass)) = credentials.split_once(':') else {
+        return false;
     };
+    // Compare every account in constant time so timing tells nothing.
+    auth.0
+        .iter()
+        .fold(false, |found, (known_user, known_pass)| {
+            let matches = known_user.as_bytes().ct_eq(user.as_bytes())
+                & known_pass.expose().as_bytes().ct_eq(pass.as_bytes());
+            found | bool::from(matches)
+        })
+}
+
+/// An answer in the API's envelope, made by the connector itself.
+fn envelope_response(status: StatusCode, code: &str, message: &str) -> HttpResponse {
     let body = serde_json::json!({ "code": code, "message": message, "results": null }).to_string();
     let mut response = http::Response::new(
         Full::new(Bytes::from(body))

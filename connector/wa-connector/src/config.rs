@@ -1,0 +1,338 @@
+//! The connector's configuration, in one place: every setting is a flag with a
+//! matching environment variable (GOWA's names where GOWA has one), so the same
+//! deployment recipes work for both.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+/// The WhatsApp HTTP gateway's connector.
+#[derive(Debug, Parser)]
+#[command(name = "wa-connector", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The connector's subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the REST API and hold the WhatsApp connections.
+    Serve(ServeConfig),
+}
+
+/// Settings of `wa-connector serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeConfig {
+    /// Address to listen on.
+    #[arg(long = "host", env = "APP_HOST", default_value = "127.0.0.1")]
+    pub host: IpAddr,
+
+    /// Port to listen on (0 picks a free one and logs it).
+    #[arg(long = "port", env = "APP_PORT", default_value_t = 3000)]
+    pub port: u16,
+
+    /// Basic-auth accounts for the API, as `user:pass,user2:pass2`. Empty: no auth.
+    #[arg(long = "basic-auth", env = "APP_BASIC_AUTH", value_parser = parse_basic_auth, default_value = "", hide_default_value = true, hide_env_values = true)]
+    pub basic_auth: BasicAuth,
+
+    /// Verbose logs (same as RUST_LOG=debug for the gateway's own crates).
+    #[arg(long = "debug", env = "APP_DEBUG", default_value_t = false)]
+    pub debug: bool,
+
+    /// Database: `file:PATH` (SQLite, the default) or `postgres://user:pass@host/db`.
+    #[arg(long = "db-uri", env = "DB_URI", default_value = "file:data/wa.db", value_parser = parse_db_uri, hide_env_values = true)]
+    pub db_uri: DbUri,
+
+    /// Media store: a folder path (`file:PATH` or a plain path) or `s3://bucket[/prefix]`.
+    #[arg(long = "media-uri", env = "MEDIA_URI", default_value = "file:data/media", value_parser = parse_media_uri)]
+    pub media_uri: MediaUri,
+
+    /// S3 endpoint for S3-compatible servers (AWS itself needs none).
+    #[arg(long = "s3-endpoint", env = "S3_ENDPOINT")]
+    pub s3_endpoint: Option<url::Url>,
+
+    /// Webhook URLs that receive every event, comma-separated.
+    #[arg(long = "webhook", env = "WHATSAPP_WEBHOOK", value_delimiter = ',', value_parser = parse_webhook_url)]
+    pub webhooks: Vec<url::Url>,
+
+    /// Secret for the `X-Hub-Signature-256` HMAC of webhook bodies.
+    #[arg(
+        long = "webhook-secret",
+        env = "WHATSAPP_WEBHOOK_SECRET",
+        default_value = "secret",
+        hide_default_value = true,
+        hide_env_values = true
+    )]
+    pub webhook_secret: Secret,
+
+    /// The REST API component (`http_api.wasm`), built by `cargo xtask build-components`.
+    #[arg(
+        long = "http-component",
+        env = "WA_HTTP_COMPONENT",
+        default_value = "components/http_api.wasm"
+    )]
+    pub http_component: PathBuf,
+
+    /// Where compiled components are cached between starts.
+    #[arg(
+        long = "component-cache",
+        env = "WA_COMPONENT_CACHE",
+        default_value = "data/cache/components"
+    )]
+    pub component_cache: PathBuf,
+
+    /// How long one API request may run, e.g. `30s`, `500ms`.
+    #[arg(long = "request-timeout", env = "APP_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub request_timeout: Duration,
+}
+
+/// A value that must never reach a log line.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Self(value)
+    }
+}
+
+/// The accounts allowed through basic auth; empty means the API is open.
+#[derive(Clone, Default)]
+pub struct BasicAuth(pub Vec<(String, Secret)>);
+
+impl std::fmt::Debug for BasicAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(user, _)| user))
+            .finish()
+    }
+}
+
+fn parse_basic_auth(value: &str) -> Result<BasicAuth, String> {
+    let mut accounts = Vec::new();
+    for entry in value
+        .split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+    {
+        let (user, pass) = entry
+            .split_once(':')
+            .ok_or_else(|| "each account must be `user:password`".to_owned())?;
+        if user.is_empty() || pass.is_empty() {
+            return Err("user and password must both be non-empty".to_owned());
+        }
+        accounts.push((user.to_owned(), Secret(pass.to_owned())));
+    }
+    Ok(BasicAuth(accounts))
+}
+
+/// Which database backs the connector.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DbUri {
+    /// An SQLite file (created if missing).
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection string.
+    Postgres(String),
+}
+
+impl std::fmt::Debug for DbUri {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite(path) => write!(f, "sqlite:{}", path.display()),
+            // The connection string may carry a password.
+            Self::Postgres(_) => f.write_str("postgres://.."),
+        }
+    }
+}
+
+impl DbUri {
+    /// The backend's name, as `/app/info` and the logs report it.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "sqlite",
+            Self::Postgres(_) => "postgres",
+        }
+    }
+}
+
+fn parse_db_uri(value: &str) -> Result<DbUri, String> {
+    if value.starts_with("postgres://") || value.starts_with("postgresql://") {
+        url::Url::parse(value).map_err(|error| format!("not a valid PostgreSQL URI: {error}"))?;
+        return Ok(DbUri::Postgres(value.to_owned()));
+    }
+    let path = value
+        .strip_prefix("file:")
+        .or_else(|| value.strip_prefix("sqlite:"))
+        .ok_or_else(|| "expected `file:PATH` (SQLite) or `postgres://...`".to_owned())?;
+    // GOWA's URIs carry driver options after `?`; the path is what matters here.
+    let path = path.split('?').next().unwrap_or_default();
+    if path.is_empty() {
+        return Err("the SQLite path is empty".to_owned());
+    }
+    Ok(DbUri::Sqlite(PathBuf::from(path)))
+}
+
+/// Where media blobs live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaUri {
+    /// A local folder (created if missing).
+    Folder(PathBuf),
+    /// An S3 bucket and key prefix.
+    S3 {
+        /// The bucket's name.
+        bucket: String,
+        /// A prefix for every key (may be empty).
+        prefix: String,
+    },
+}
+
+impl MediaUri {
+    /// The backend's name, as `/app/info` and the logs report it.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Self::Folder(_) => "folder",
+            Self::S3 { .. } => "s3",
+        }
+    }
+}
+
+fn parse_media_uri(value: &str) -> Result<MediaUri, String> {
+    if let Some(rest) = value.strip_prefix("s3://") {
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err("`s3://` needs a bucket name".to_owned());
+        }
+        return Ok(MediaUri::S3 {
+            bucket: bucket.to_owned(),
+            prefix: prefix.trim_matches('/').to_owned(),
+        });
+    }
+    let path = value.strip_prefix("file:").unwrap_or(value);
+    if path.is_empty() || value.contains("://") {
+        return Err("expected a folder path, `file:PATH` or `s3://bucket[/prefix]`".to_owned());
+    }
+    Ok(MediaUri::Folder(PathBuf::from(path)))
+}
+
+fn parse_webhook_url(value: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(value.trim()).map_err(|error| format!("not a URL: {error}"))?;
+    match url.scheme() {
+        "http" | "https" => Ok(url),
+        other => Err(format!("webhooks must be http or https, not `{other}`")),
+    }
+}
+
+/// Parses `30s`, `500ms`, `2m` or a plain number of seconds.
+fn parse_duration(value: &str) -> Result<Duration, String> {
+    let value = value.trim();
+    let split = value
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(value.len());
+    let (number, unit) = value.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| "expected a duration such as `30s`, `500ms` or `2m`".to_owned())?;
+    let duration = match unit {
+        "" | "s" => Duration::from_secs(number),
+        "ms" => Duration::from_millis(number),
+        "m" => Duration::from_secs(number * 60),
+        _ => return Err(format!("unknown unit `{unit}`: use ms, s or m")),
+    };
+    if duration.is_zero() {
+        return Err("the duration must be positive".to_owned());
+    }
+    Ok(duration)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn db_uri_accepts_gowa_forms() {
+        assert_eq!(
+            parse_db_uri("file:storages/whatsapp.db?_foreign_keys=on").unwrap(),
+            DbUri::Sqlite("storages/whatsapp.db".into())
+        );
+        assert_eq!(
+            parse_db_uri("postgres://u:p@localhost:5432/wa").unwrap(),
+            DbUri::Postgres("postgres://u:p@localhost:5432/wa".into())
+        );
+        assert!(parse_db_uri("mysql://x").is_err());
+        assert!(parse_db_uri("file:").is_err());
+    }
+
+    #[test]
+    fn postgres_uri_is_not_printed() {
+        let uri = parse_db_uri("postgres://u:hunter2@localhost/wa").unwrap();
+        assert!(!format!("{uri:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn basic_auth_lists_accounts_and_hides_passwords() {
+        let auth = parse_basic_auth("admin:s3cret, ops:x").unwrap();
+        assert_eq!(auth.0.len(), 2);
+        assert!(!format!("{auth:?}").contains("s3cret"));
+        assert!(parse_basic_auth("nocolon").is_err());
+        assert!(parse_basic_auth(":pass").is_err());
+        assert!(parse_basic_auth("").unwrap().0.is_empty());
+    }
+
+    #[test]
+    fn media_uri_forms() {
+        assert_eq!(
+            parse_media_uri("data/media").unwrap(),
+            MediaUri::Folder("data/media".into())
+        );
+        assert_eq!(
+            parse_media_uri("s3://bucket/wa/media/").unwrap(),
+            MediaUri::S3 {
+                bucket: "bucket".into(),
+                prefix: "wa/media".into()
+            }
+        );
+        assert!(parse_media_uri("s3://").is_err());
+        assert!(parse_media_uri("ftp://x").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("7").unwrap(), Duration::from_secs(7));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("1h").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn webhook_urls_must_be_http() {
+        assert!(parse_webhook_url("https://example.com/hook").is_ok());
+        assert!(parse_webhook_url("file:///etc/passwd").is_err());
+        assert!(parse_webhook_url("not a url").is_err());
+    }
+
+    #[test]
+    fn cli_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,95 @@
+//! `wa-connector serve`: wires the configured parts together and runs until stopped.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+use wa_host::{HostConfig, HostEngine, HttpComponent};
+
+use crate::config::ServeConfig;
+use crate::http_server;
+
+/// Runs the connector until SIGINT or SIGTERM.
+pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
+    init_tracing(config.debug);
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        db = ?config.db_uri,
+        media = ?config.media_uri,
+        webhooks = config.webhooks.len(),
+        basic_auth_accounts = config.basic_auth.0.len(),
+        "starting wa-connector"
+    );
+
+    std::fs::create_dir_all(&config.component_cache).with_context(|| {
+        format!(
+            "cannot create the component cache {}",
+            config.component_cache.display()
+        )
+    })?;
+    let cache_dir = std::path::absolute(&config.component_cache)?;
+    let host_config = HostConfig {
+        request_timeout: config.request_timeout,
+        cache_dir: Some(cache_dir),
+        env: vec![("WA_HOST".to_owned(), "wa-connector".to_owned())],
+        ..HostConfig::default()
+    };
+    let engine = HostEngine::new(&host_config)?;
+    let component = HttpComponent::load(&engine, &config.http_component, &host_config).context(
+        "cannot load the REST API component (build it with `cargo xtask build-components`)",
+    )?;
+
+    let address = SocketAddr::new(config.host, config.port);
+    let listener = TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address}"))?;
+    let local = listener.local_addr()?;
+    tracing::info!(address = %local, "listening on http://{local}");
+
+    http_server::serve(
+        listener,
+        Arc::new(component),
+        Arc::new(config.basic_auth.clone()),
+        shutdown_signal(),
+    )
+    .await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn init_tracing(debug: bool) {
+    let default = if debug {
+        "info,wa_=debug,wa_connector=debug"
+    } else {
+        "info"
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot watch SIGTERM; stopping on Ctrl-C only");
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
