@@ -6,6 +6,7 @@ import { deflateSync } from 'node:zlib';
 import { encodeBinaryNode, decodeBinaryNode } from 'baileys';
 import * as C from 'baileys/lib/WABinary/constants.js';
 import { toJson, corpus, randomTree } from './lib.mjs';
+import { noiseVector } from './gen-noise.mjs';
 
 const VEC = new URL('../../connector/wa-proto/tests/vectors/', import.meta.url);
 const tokens = [...C.SINGLE_BYTE_TOKENS.slice(1), ...C.DOUBLE_BYTE_TOKENS.flat()];
@@ -48,3 +49,7 @@ async function nodes() {
 
 const which = process.argv[2] || 'all';
 if (which === 'all' || which === 'nodes') await nodes();
+if (which === 'all' || which === 'noise') {
+  write('noise.json', await noiseVector());
+  console.log('noise: handshake transcript written');
+}

@@ -144,3 +144,17 @@ export function randomTree(seed, tokens, depth = 0, r = rng(seed)) {
   else if (c === 3) content = Array.from({ length: r.int(5) }, () => randomTree(0, tokens, depth + 1, r));
   return { tag, attrs, content };
 }
+
+import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
+const PKCS8_X25519 = Buffer.from('302e020100300506032b656e04220420', 'hex');
+
+/** A fixed key pair derived from a label (private = sha256(label)); public via Node's own X25519. */
+export function fixedKeyPair(label) {
+  const priv = createHash('sha256').update(`wa-proto vector: ${label}`).digest();
+  const key = createPrivateKey({ key: Buffer.concat([PKCS8_X25519, priv]), format: 'der', type: 'pkcs8' });
+  const pub = createPublicKey(key).export({ format: 'der', type: 'spki' }).subarray(-32);
+  return { private: priv, public: Buffer.from(pub) };
+}
+
+/** A logger that swallows everything (the oracle's handlers require one). */
+export const quietLogger = { child: () => quietLogger, trace() {}, debug() {}, info() {}, warn() {}, error() {} };

@@ -6,4 +6,9 @@
 #![warn(missing_docs)]
 
 pub mod binary;
+pub mod cert;
 pub mod frame;
+pub mod handshake;
+pub mod keys;
+pub mod noise;
+pub mod proto;
