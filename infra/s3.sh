@@ -81,7 +81,7 @@ JSON
         -master.port="${ports[4]}" -master.port.grpc="${ports[5]}" \
         -volume.port="${ports[6]}" -volume.port.grpc="${ports[7]}" \
         -admin.port="${ports[8]}" -admin.port.grpc="${ports[9]}" -admin.ui=false \
-        -s3.port.iceberg=0 -s3.port.lance=0 -webdav=false \
+        -s3.port.iceberg=0 -s3.port.lance=0 -webdav=false -s3.autoCreateBucket=false \
         -s3.config="$state/s3-identities.json" -bucket="$bucket" \
         </dev/null >"$state/s3.log" 2>&1 &
     echo $! >"$pid_file"
