@@ -54,8 +54,31 @@ fn report_cli_error(error: clap::Error) -> ExitCode {
                 .lines()
                 .next()
                 .unwrap_or("error: invalid arguments");
-            eprintln!("{first} (see `wa-connector serve --help`)");
+            match env_var_of(&error) {
+                Some(variable) => {
+                    eprintln!("{first} (flag or env {variable}; see `wa-connector serve --help`)")
+                }
+                None => eprintln!("{first} (see `wa-connector serve --help`)"),
+            }
             ExitCode::from(2)
         }
     }
+}
+
+/// The environment variable behind the argument a clap error names, so that a
+/// bad value set in the environment is traced back to its variable.
+fn env_var_of(error: &clap::Error) -> Option<String> {
+    use clap::CommandFactory;
+    use clap::error::{ContextKind, ContextValue};
+    let ContextValue::String(invalid) = error.get(ContextKind::InvalidArg)? else {
+        return None;
+    };
+    let long = invalid.trim_start_matches('-').split([' ', '=']).next()?;
+    let command = config::Cli::command();
+    command
+        .get_subcommands()
+        .flat_map(|sub| sub.get_arguments())
+        .find(|arg| arg.get_long() == Some(long))
+        .and_then(|arg| arg.get_env())
+        .map(|env| env.to_string_lossy().into_owned())
 }
