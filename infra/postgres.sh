@@ -118,6 +118,13 @@ stop)
     else
         log "not running"
     fi
+    # A cluster kept outside the state dir (unreachable for `postgres`) is removed
+    # on stop, so runs do not pile up folders in /tmp.
+    d=$(datadir)
+    if [[ $d == /tmp/wa-pgdata.* ]]; then
+        rm -rf "$d" "$d.log"
+        rm -f "$datadir_file"
+    fi
     rm -f "$env_file"
     ;;
 *) usage ;;

@@ -342,8 +342,9 @@ pub fn s3_test_config() -> S3Config {
              (or start one with `infra/s3.sh start <dir>` and export the lines it prints)"
         ),
     };
+    let endpoint = get(S3_ENV[0]);
     let mut config = S3Config::new(get(S3_ENV[1]));
-    config.endpoint = Some(get(S3_ENV[0]));
+    config.endpoint = Some(endpoint);
     config.access_key_id = Some(get(S3_ENV[2]));
     config.secret_access_key = Some(get(S3_ENV[3]));
     config.region = Some("us-east-1".into());
