@@ -7,6 +7,7 @@ import { encodeBinaryNode, decodeBinaryNode } from 'baileys';
 import * as C from 'baileys/lib/WABinary/constants.js';
 import { toJson, corpus, randomTree } from './lib.mjs';
 import { noiseVector } from './gen-noise.mjs';
+import { pairVectors } from './gen-pair.mjs';
 
 const VEC = new URL('../../connector/wa-proto/tests/vectors/', import.meta.url);
 const tokens = [...C.SINGLE_BYTE_TOKENS.slice(1), ...C.DOUBLE_BYTE_TOKENS.flat()];
@@ -52,4 +53,8 @@ if (which === 'all' || which === 'nodes') await nodes();
 if (which === 'all' || which === 'noise') {
   write('noise.json', await noiseVector());
   console.log('noise: handshake transcript written');
+}
+if (which === 'all' || which === 'pair') {
+  write('pair.json', await pairVectors());
+  console.log('pair: pairing vectors written');
 }

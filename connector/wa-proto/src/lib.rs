@@ -7,8 +7,14 @@
 
 pub mod binary;
 pub mod cert;
+pub mod creds;
 pub mod frame;
 pub mod handshake;
+pub mod keepalive;
 pub mod keys;
 pub mod noise;
+pub mod pair;
+pub mod pair_code;
+pub mod payload;
+pub mod prekeys;
 pub mod proto;
