@@ -29,6 +29,8 @@ const WASI_LIBC_DIR: &str = "/usr/lib/wasm32-wasi";
 pub struct Components {
     /// The REST API component.
     pub http_api: PathBuf,
+    /// A misbehaving component the host's limits are tested against.
+    pub test_guest: PathBuf,
 }
 
 /// Builds every component and returns where they are.
@@ -62,8 +64,9 @@ pub fn build(cx: &Context, release: bool) -> Result<Components> {
     let out = target_dir.join(TARGET).join(profile);
     let components = Components {
         http_api: out.join("http_api.wasm"),
+        test_guest: out.join("test_guest.wasm"),
     };
-    for file in [&components.http_api] {
+    for file in [&components.http_api, &components.test_guest] {
         if !file.is_file() {
             return Err(format!("the build did not produce {}", file.display()));
         }

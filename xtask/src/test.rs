@@ -26,6 +26,7 @@ pub fn run(args: &[String]) -> Result {
     tests
         .args(&runner_args)
         .env("WA_HTTP_COMPONENT", &components.http_api)
+        .env("WA_TEST_GUEST_COMPONENT", &components.test_guest)
         .env("WA_WASMTIME_CLI", &wasmtime_cli)
         .envs(services.env.iter().map(|(key, value)| (key, value)));
 

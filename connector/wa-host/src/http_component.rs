@@ -96,14 +96,14 @@ impl HttpComponent {
     pub async fn handle<B>(&self, request: http::Request<B>) -> Result<HttpResponse, HostError>
     where
         B: http_body::Body<Data = Bytes> + Send + 'static,
-        B::Error: Into<wasmtime_wasi_http::Error>,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let _permit = self
             .permits
             .acquire()
             .await
             .expect("the semaphore is never closed");
-        let request = request.map(|body| body.map_err(Into::into).boxed_unsync());
+        let request = request.map(|body| body.map_err(body_error).boxed_unsync());
         // The epoch deadline stops guest code; this outer timer also covers time
         // spent waiting on host calls, so a request can never hang forever.
         let answer =
@@ -116,6 +116,16 @@ impl HttpComponent {
             Ok(Err(error)) => Err(HostError::Request(error)),
             Ok(Ok(response)) => Ok(response),
         }
+    }
+}
+
+/// Keeps hyper's errors typed (wasi:http maps them to precise error codes).
+fn body_error(
+    error: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+) -> wasmtime_wasi_http::Error {
+    match error.into().downcast::<hyper::Error>() {
+        Ok(error) => wasmtime_wasi_http::Error::Hyper(*error),
+        Err(other) => wasmtime_wasi_http::Error::InternalError(Some(other.to_string())),
     }
 }
 
