@@ -7,6 +7,7 @@
 
 pub mod binary;
 pub mod cert;
+pub mod connection;
 pub mod creds;
 pub mod frame;
 pub mod handshake;
@@ -18,3 +19,7 @@ pub mod pair_code;
 pub mod payload;
 pub mod prekeys;
 pub mod proto;
+pub mod server;
+
+pub use connection::{CloseReason, Config, Connection, Event, ProtocolError, SendError};
+pub use creds::Credentials;
