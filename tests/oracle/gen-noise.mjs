@@ -41,7 +41,7 @@ export async function noiseVector() {
   const payload = Buffer.from(proto.ClientPayload.encode(generateRegistrationNode(creds, config)).finish());
   const payloadEnc = client.encrypt(payload);
   const clientFinish = Buffer.from(proto.HandshakeMessage.encode({ clientFinish: { static: keyEnc, payload: payloadEnc } }).finish());
-  client.finishInit();
+  await client.finishInit();
 
   // Server side reads the finish with the same primitives.
   const fin = proto.HandshakeMessage.decode(clientFinish).clientFinish;
