@@ -1,8 +1,4 @@
-//! The WhatsApp Web multi-device protocol as a sans-I/O state machine.
-//!
-//! No sockets, no tasks, no clock: the caller feeds received bytes and the current
-//! time in, and takes bytes to send, deadlines and typed events out. Randomness comes
-//! from an injected [`rand_core`] RNG, so every test is deterministic.
+#![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
 pub mod binary;
