@@ -8,6 +8,7 @@ import * as C from 'baileys/lib/WABinary/constants.js';
 import { toJson, corpus, randomTree } from './lib.mjs';
 import { noiseVector } from './gen-noise.mjs';
 import { pairVectors } from './gen-pair.mjs';
+import { messageVectors } from './gen-messages.mjs';
 
 const VEC = new URL('../../connector/wa-proto/tests/vectors/', import.meta.url);
 const tokens = [...C.SINGLE_BYTE_TOKENS.slice(1), ...C.DOUBLE_BYTE_TOKENS.flat()];
@@ -57,4 +58,8 @@ if (which === 'all' || which === 'noise') {
 if (which === 'all' || which === 'pair') {
   write('pair.json', await pairVectors());
   console.log('pair: pairing vectors written');
+}
+if (which === 'all' || which === 'messages') {
+  write('messages.json', messageVectors());
+  console.log('messages: protobuf vectors written');
 }
