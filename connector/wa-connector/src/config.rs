@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use wa_media::{MediaConfig, S3Config};
+use wa_store::DatabaseUri;
 
 /// The WhatsApp HTTP gateway's connector.
 #[derive(Debug, Parser)]
@@ -45,7 +47,7 @@ pub struct ServeConfig {
 
     /// Database: `file:PATH` (SQLite, the default) or `postgres://user:pass@host/db`.
     #[arg(long = "db-uri", env = "DB_URI", default_value = "file:data/wa.db", value_parser = parse_db_uri, hide_env_values = true)]
-    pub db_uri: DbUri,
+    pub db_uri: DatabaseUri,
 
     /// Media store: a folder path (`file:PATH` or a plain path) or `s3://bucket[/prefix]`.
     #[arg(long = "media-uri", env = "MEDIA_URI", default_value = "file:data/media", value_parser = parse_media_uri)]
@@ -143,50 +145,9 @@ fn parse_basic_auth(value: &str) -> Result<BasicAuth, String> {
     Ok(BasicAuth(accounts))
 }
 
-/// Which database backs the connector.
-#[derive(Clone, PartialEq, Eq)]
-pub enum DbUri {
-    /// An SQLite file (created if missing).
-    Sqlite(PathBuf),
-    /// A PostgreSQL connection string.
-    Postgres(String),
-}
-
-impl std::fmt::Debug for DbUri {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Sqlite(path) => write!(f, "sqlite:{}", path.display()),
-            // The connection string may carry a password.
-            Self::Postgres(_) => f.write_str("postgres://.."),
-        }
-    }
-}
-
-impl DbUri {
-    /// The backend's name, as `/app/info` and the logs report it.
-    pub fn backend(&self) -> &'static str {
-        match self {
-            Self::Sqlite(_) => "sqlite",
-            Self::Postgres(_) => "postgres",
-        }
-    }
-}
-
-fn parse_db_uri(value: &str) -> Result<DbUri, String> {
-    if value.starts_with("postgres://") || value.starts_with("postgresql://") {
-        url::Url::parse(value).map_err(|error| format!("not a valid PostgreSQL URI: {error}"))?;
-        return Ok(DbUri::Postgres(value.to_owned()));
-    }
-    let path = value
-        .strip_prefix("file:")
-        .or_else(|| value.strip_prefix("sqlite:"))
-        .ok_or_else(|| "expected `file:PATH` (SQLite) or `postgres://...`".to_owned())?;
-    // GOWA's URIs carry driver options after `?`; the path is what matters here.
-    let path = path.split('?').next().unwrap_or_default();
-    if path.is_empty() {
-        return Err("the SQLite path is empty".to_owned());
-    }
-    Ok(DbUri::Sqlite(PathBuf::from(path)))
+fn parse_db_uri(value: &str) -> Result<DatabaseUri, String> {
+    // The store's own parser: one definition of what a database URI means.
+    DatabaseUri::parse(value).map_err(|error| error.to_string())
 }
 
 /// Where media blobs live.
@@ -203,12 +164,22 @@ pub enum MediaUri {
     },
 }
 
-impl MediaUri {
-    /// The backend's name, as `/app/info` and the logs report it.
-    pub fn backend(&self) -> &'static str {
-        match self {
-            Self::Folder(_) => "folder",
-            Self::S3 { .. } => "s3",
+impl ServeConfig {
+    /// The media store's settings: `MEDIA_URI` plus, for S3, the endpoint.
+    /// Credentials come from the standard AWS chain, never from flags.
+    pub fn media_config(&self) -> MediaConfig {
+        match &self.media_uri {
+            MediaUri::Folder(path) => MediaConfig::Folder { path: path.clone() },
+            MediaUri::S3 { bucket, prefix } => {
+                let mut s3 = S3Config::new(bucket.as_str());
+                s3.prefix = (!prefix.is_empty()).then(|| prefix.clone());
+                if let Some(endpoint) = &self.s3_endpoint {
+                    s3.endpoint = Some(endpoint.to_string());
+                    // S3-compatible servers rarely have virtual-host buckets.
+                    s3.force_path_style = true;
+                }
+                MediaConfig::S3(s3)
+            }
         }
     }
 }
@@ -267,22 +238,23 @@ mod tests {
 
     #[test]
     fn db_uri_accepts_gowa_forms() {
-        assert_eq!(
+        assert!(matches!(
             parse_db_uri("file:storages/whatsapp.db?_foreign_keys=on").unwrap(),
-            DbUri::Sqlite("storages/whatsapp.db".into())
-        );
-        assert_eq!(
+            DatabaseUri::Sqlite(_)
+        ));
+        assert!(matches!(
             parse_db_uri("postgres://u:p@localhost:5432/wa").unwrap(),
-            DbUri::Postgres("postgres://u:p@localhost:5432/wa".into())
-        );
+            DatabaseUri::Postgres(_)
+        ));
         assert!(parse_db_uri("mysql://x").is_err());
-        assert!(parse_db_uri("file:").is_err());
     }
 
     #[test]
-    fn postgres_uri_is_not_printed() {
+    fn postgres_password_is_not_printed() {
         let uri = parse_db_uri("postgres://u:hunter2@localhost/wa").unwrap();
         assert!(!format!("{uri:?}").contains("hunter2"));
+        let error = parse_db_uri("postgres://u:hunter2@").unwrap_err();
+        assert!(!error.contains("hunter2"), "{error}");
     }
 
     #[test]

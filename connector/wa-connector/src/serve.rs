@@ -30,10 +30,22 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
         )
     })?;
     let cache_dir = std::path::absolute(&config.component_cache)?;
+    let store = wa_store::open_parsed(config.db_uri.clone())
+        .await
+        .context("cannot open the database (DB_URI)")?;
+    let media = wa_media::open(&config.media_config())
+        .await
+        .context("cannot open the media store (MEDIA_URI)")?;
+    tracing::info!(store = store.kind(), media = media.kind(), "storage ready");
+
     let host_config = HostConfig {
         request_timeout: config.request_timeout,
         cache_dir: Some(cache_dir),
-        env: vec![("WA_HOST".to_owned(), "wa-connector".to_owned())],
+        env: vec![
+            ("WA_HOST".to_owned(), "wa-connector".to_owned()),
+            ("WA_STORE".to_owned(), store.kind().to_owned()),
+            ("WA_MEDIA".to_owned(), media.kind().to_owned()),
+        ],
         ..HostConfig::default()
     };
     let engine = HostEngine::new(&host_config)?;

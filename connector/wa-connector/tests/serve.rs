@@ -36,6 +36,14 @@ fn start_connector(extra_env: &[(&str, &str)]) -> Connector {
     child.wait_for_line("listening on http://", STARTUP);
     let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     wait_for_port(address, Duration::from_secs(5));
+    assert!(
+        data.path().join("data/wa.db").is_file(),
+        "the default SQLite file was not created"
+    );
+    assert!(
+        data.path().join("data/media").is_dir(),
+        "the default media folder was not created"
+    );
     Connector {
         address,
         _child: child,
@@ -61,6 +69,9 @@ fn serves_app_info_and_health_in_the_gowa_envelope() {
     assert_eq!(info["results"]["contract"], "wa:gateway@0.1.0");
     // The host tells the component who runs it: proof the in-process host ran it.
     assert_eq!(info["results"]["host"], "wa-connector");
+    // The embedded default: SQLite and a local media folder, nothing else.
+    assert_eq!(info["results"]["store"], "sqlite");
+    assert_eq!(info["results"]["media"], "folder");
 
     let health = json(
         &http_request(connector.address, "GET", "/health", &[], b"")

@@ -49,6 +49,8 @@ fn app_info() -> ApiResponse {
         // The host names itself through the component's environment; a host
         // that says nothing is reported as such rather than guessed.
         host: std::env::var("WA_HOST").unwrap_or_else(|_| "unknown".to_owned()),
+        store: std::env::var("WA_STORE").ok(),
+        media: std::env::var("WA_MEDIA").ok(),
     };
     envelope::success("gateway information", info)
 }
