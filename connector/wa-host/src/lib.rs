@@ -14,8 +14,10 @@ mod engine;
 mod error;
 mod http_component;
 mod store_data;
+mod world;
 
 pub use config::HostConfig;
 pub use engine::HostEngine;
 pub use error::HostError;
 pub use http_component::{HttpComponent, HttpResponse};
+pub use world::ComponentWorld;
