@@ -157,14 +157,6 @@ impl MediaStore for FolderStore {
         }
     }
 
-    async fn exists(&self, key: &MediaKey) -> Result<bool> {
-        match self.size(key).await {
-            Ok(_) => Ok(true),
-            Err(MediaError::NotFound { .. }) => Ok(false),
-            Err(e) => Err(e),
-        }
-    }
-
     async fn size(&self, key: &MediaKey) -> Result<u64> {
         let path = self.path_of(key)?;
         let meta = tokio::fs::metadata(&path)

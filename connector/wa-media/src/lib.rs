@@ -47,8 +47,14 @@ pub trait MediaStore: Send + Sync + fmt::Debug {
     /// Deletes the blob; deleting a missing key succeeds (so retries are safe).
     async fn delete(&self, key: &MediaKey) -> Result<()>;
 
-    /// Whether a blob exists under `key`.
-    async fn exists(&self, key: &MediaKey) -> Result<bool>;
+    /// Whether a blob exists under `key` (a size lookup that treats absence as `false`).
+    async fn exists(&self, key: &MediaKey) -> Result<bool> {
+        match self.size(key).await {
+            Ok(_) => Ok(true),
+            Err(MediaError::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
 
     /// The blob's size in bytes; [`MediaError::NotFound`] if absent.
     async fn size(&self, key: &MediaKey) -> Result<u64>;

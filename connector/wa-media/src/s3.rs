@@ -269,6 +269,20 @@ where
     MediaError::Backend(format!("S3 {op}: {}", DisplayErrorContext(&e)).into())
 }
 
+/// A lookup's error: a 404 is the key's absence, anything else the backend's fault.
+fn lookup_error<E>(op: &'static str, key: &MediaKey, e: SdkError<E, HttpResponse>) -> MediaError
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    if is_not_found(&e) {
+        MediaError::NotFound {
+            key: key.to_string(),
+        }
+    } else {
+        s3_error(op, e)
+    }
+}
+
 #[async_trait]
 impl MediaStore for S3Store {
     fn kind(&self) -> &'static str {
@@ -352,15 +366,7 @@ impl MediaStore for S3Store {
             .key(self.object_key(key))
             .send()
             .await
-            .map_err(|e| {
-                if is_not_found(&e) {
-                    MediaError::NotFound {
-                        key: key.to_string(),
-                    }
-                } else {
-                    s3_error("GetObject", e)
-                }
-            })?;
+            .map_err(|e| lookup_error("GetObject", key, e))?;
         Ok(Box::pin(out.body.into_async_read()))
     }
 
@@ -375,14 +381,6 @@ impl MediaStore for S3Store {
         Ok(())
     }
 
-    async fn exists(&self, key: &MediaKey) -> Result<bool> {
-        match self.size(key).await {
-            Ok(_) => Ok(true),
-            Err(MediaError::NotFound { .. }) => Ok(false),
-            Err(e) => Err(e),
-        }
-    }
-
     async fn size(&self, key: &MediaKey) -> Result<u64> {
         let out = self
             .client
@@ -391,15 +389,7 @@ impl MediaStore for S3Store {
             .key(self.object_key(key))
             .send()
             .await
-            .map_err(|e| {
-                if is_not_found(&e) {
-                    MediaError::NotFound {
-                        key: key.to_string(),
-                    }
-                } else {
-                    s3_error("HeadObject", e)
-                }
-            })?;
+            .map_err(|e| lookup_error("HeadObject", key, e))?;
         Ok(out
             .content_length()
             .and_then(|n| u64::try_from(n).ok())
