@@ -53,10 +53,8 @@ fn target_dir(root: &Path) -> PathBuf {
         };
     }
     let on_ci = std::env::var("CI").is_ok_and(|value| value == "true" || value == "1");
-    if on_ci {
-        if let Some(home) = std::env::var_os("HOME") {
-            return PathBuf::from(home).join(".cache/wa-gateway/target");
-        }
+    if let (true, Some(home)) = (on_ci, std::env::var_os("HOME")) {
+        return PathBuf::from(home).join(".cache/wa-gateway/target");
     }
     root.join("target")
 }
