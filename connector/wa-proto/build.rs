@@ -10,6 +10,8 @@ fn main() {
         "proto/payload.proto",
         "proto/adv.proto",
         "proto/message.proto",
+        "proto/signal.proto",
+        "proto/appstate.proto",
     ];
     for f in &files {
         println!("cargo:rerun-if-changed={f}");

@@ -22,3 +22,11 @@ pub mod adv {
 pub mod message {
     include!(concat!(env!("OUT_DIR"), "/wa.message.rs"));
 }
+/// Signal wire messages and our persisted session / sender-key records.
+pub mod signal {
+    include!(concat!(env!("OUT_DIR"), "/wa.signal.rs"));
+}
+/// App-state sync (syncd) patches, mutations and action data.
+pub mod appstate {
+    include!(concat!(env!("OUT_DIR"), "/wa.appstate.rs"));
+}

@@ -1,0 +1,1 @@
+//! App-state crypto.

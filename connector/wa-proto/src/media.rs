@@ -1,0 +1,1 @@
+//! Media crypto (filled below).
