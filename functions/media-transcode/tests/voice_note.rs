@@ -192,6 +192,15 @@ fn a_stuck_ffmpeg_is_killed_at_the_timeout() {
         "{:?}",
         started.elapsed()
     );
+    let still_running = Command::new("pgrep")
+        .args(["-f", fifo.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        still_running.stdout.is_empty(),
+        "ffmpeg was not killed: {}",
+        String::from_utf8_lossy(&still_running.stdout)
+    );
     assert_eq!(
         leftovers(dir.path(), &["never-written.wav"]),
         Vec::<String>::new()

@@ -107,3 +107,24 @@ fn configured_timeout() -> anyhow::Result<Duration> {
         Err(_) => Ok(DEFAULT_TIMEOUT),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_timeout_is_cut_to_the_deadline_but_never_below_the_minimum() {
+        let far = SystemTime::now() + Duration::from_secs(900);
+        assert_eq!(run_timeout(DEFAULT_TIMEOUT, far), DEFAULT_TIMEOUT);
+        let near = SystemTime::now() + Duration::from_secs(30);
+        let cut = run_timeout(DEFAULT_TIMEOUT, near);
+        assert!(
+            cut <= Duration::from_secs(28) && cut > Duration::from_secs(26),
+            "{cut:?}"
+        );
+        assert_eq!(
+            run_timeout(DEFAULT_TIMEOUT, SystemTime::UNIX_EPOCH),
+            MIN_RUN
+        );
+    }
+}
