@@ -179,7 +179,7 @@ impl MediaEncryptor {
         }
     }
 
-    fn emit(&mut self, out: &mut Vec<u8>, start: usize) {
+    fn emit(&mut self, out: &[u8], start: usize) {
         self.mac.update(&out[start..]);
         self.enc_sha.update(&out[start..]);
     }
