@@ -1,0 +1,272 @@
+//! Groups (`iq xmlns=w:g2`): create, metadata query, participating list, add / remove /
+//! promote / demote, subject, leave; members' devices get `w:gp2` notifications.
+//! Message fan-out to members is in [`crate::routing`].
+
+use std::collections::BTreeMap;
+
+use tracing::info;
+use wa_proto::binary::{Jid, Node, jid::GROUP_SERVER, jid::USER_SERVER};
+
+use crate::error::StanzaError;
+use crate::router::{Ctx, iq_result};
+use crate::state::{State, random_token, unix_now, user_jid};
+
+/// A member's rank.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// Ordinary member.
+    Member,
+    /// Admin.
+    Admin,
+    /// The creator.
+    SuperAdmin,
+}
+
+/// One group.
+#[derive(Debug, Clone)]
+pub(crate) struct Group {
+    /// User part of `id@g.us`.
+    pub id: String,
+    /// Subject (name).
+    pub subject: String,
+    /// Who last set the subject, and when.
+    pub subject_by: (String, u64),
+    /// Creator's phone number.
+    pub creator: String,
+    /// Creation time (Unix seconds).
+    pub creation: u64,
+    /// Members by phone number.
+    pub participants: BTreeMap<String, Role>,
+}
+
+impl Group {
+    fn jid(&self) -> Jid {
+        Jid::new(self.id.clone(), GROUP_SERVER)
+    }
+
+    /// `<group id creator creation subject s_t s_o size><participant jid type?/>…`.
+    fn node(&self) -> Node {
+        Node::new("group")
+            .attr("id", self.id.clone())
+            .attr("creator", user_jid(&self.creator))
+            .attr("creation", self.creation.to_string())
+            .attr("subject", self.subject.clone())
+            .attr("s_t", self.subject_by.1.to_string())
+            .attr("s_o", user_jid(&self.subject_by.0))
+            .attr("addressing_mode", "pn")
+            .attr("size", self.participants.len().to_string())
+            .children(self.participants.iter().map(|(u, r)| {
+                let p = Node::new("participant").attr("jid", user_jid(u));
+                match r {
+                    Role::Member => p,
+                    Role::Admin => p.attr("type", "admin"),
+                    Role::SuperAdmin => p.attr("type", "superadmin"),
+                }
+            }))
+    }
+}
+
+/// Routes `w:g2` by target (`g.us` or a group) and first child.
+pub(crate) fn handle_iq(ctx: &mut Ctx<'_>, node: &Node) -> Result<(), StanzaError> {
+    let to = node
+        .attr_jid("to")
+        .ok_or(StanzaError::BadRequest("iq to"))?;
+    let ty = node.attr_str("type").unwrap_or_default().into_owned();
+    let first = node
+        .child_nodes()
+        .first()
+        .ok_or(StanzaError::BadRequest("empty w:g2 iq"))?;
+    match (to.user.is_empty(), ty.as_str(), first.tag.as_str()) {
+        (true, "set", "create") => create(ctx, node, first),
+        (true, "set", "leave") => leave(ctx, node, first),
+        (true, "get", "participating") => participating(ctx, node),
+        (false, "get", "query") => query(ctx, node, &to),
+        (false, "set", "add" | "remove" | "promote" | "demote") => change(ctx, node, &to, first),
+        (false, "set", "subject") => subject(ctx, node, &to, first),
+        _ => Err(StanzaError::NotImplemented),
+    }
+}
+
+fn member_users(n: &Node) -> Vec<String> {
+    n.children_by_tag("participant")
+        .filter_map(|p| p.attr_jid("jid"))
+        .filter(|j| j.server == USER_SERVER)
+        .map(|j| j.user)
+        .collect()
+}
+
+/// Queues a `w:gp2` notification carrying `child` for every device of `users`, except
+/// the acting device.
+fn notify(state: &mut State, group: &Jid, actor: &Jid, child: Node, users: &[String]) {
+    let n = Node::new("notification")
+        .attr("from", group.clone())
+        .attr("type", "w:gp2")
+        .attr("id", random_token(8))
+        .attr("participant", actor.to_non_ad())
+        .attr("t", unix_now().to_string())
+        .child(child);
+    for u in users {
+        for dev in state.devices_of(u) {
+            if &dev != actor {
+                state.deliver(&dev, n.clone());
+            }
+        }
+    }
+}
+
+fn create(ctx: &mut Ctx<'_>, iq: &Node, c: &Node) -> Result<(), StanzaError> {
+    let me = ctx.me()?;
+    let subject = c.attr_str("subject").unwrap_or_default().into_owned();
+    let mut participants = BTreeMap::new();
+    participants.insert(me.user.clone(), Role::SuperAdmin);
+    for u in member_users(c) {
+        participants.entry(u).or_insert(Role::Member);
+    }
+    if participants.len() > ctx.state.cfg.max_group_size {
+        return Err(StanzaError::ResourceLimit("group too large"));
+    }
+    let now = unix_now();
+    let group = Group {
+        id: ctx.state.next_group_id(),
+        subject,
+        subject_by: (me.user.clone(), now),
+        creator: me.user.clone(),
+        creation: now,
+        participants,
+    };
+    let node = group.node();
+    let users: Vec<String> = group.participants.keys().cloned().collect();
+    let gjid = group.jid();
+    info!(account = %me, group = %gjid, members = users.len(), "group created");
+    ctx.state.groups.insert(group.id.clone(), group);
+    notify(ctx.state, &gjid, &me, Node::new("create").child(node.clone()), &users);
+    ctx.replies.push(iq_result(iq).child(node));
+    Ok(())
+}
+
+fn query(ctx: &mut Ctx<'_>, iq: &Node, to: &Jid) -> Result<(), StanzaError> {
+    let me = ctx.me()?;
+    let g = ctx.state.groups.get(&to.user).ok_or(StanzaError::NotFound)?;
+    if !g.participants.contains_key(&me.user) {
+        return Err(StanzaError::Forbidden("not a group member"));
+    }
+    ctx.replies.push(iq_result(iq).child(g.node()));
+    Ok(())
+}
+
+fn participating(ctx: &mut Ctx<'_>, iq: &Node) -> Result<(), StanzaError> {
+    let me = ctx.me()?;
+    let mut groups: Vec<&Group> = ctx
+        .state
+        .groups
+        .values()
+        .filter(|g| g.participants.contains_key(&me.user))
+        .collect();
+    groups.sort_by(|a, b| a.id.cmp(&b.id));
+    let list = Node::new("groups").children(groups.into_iter().map(Group::node));
+    ctx.replies.push(iq_result(iq).child(list));
+    Ok(())
+}
+
+fn change(ctx: &mut Ctx<'_>, iq: &Node, to: &Jid, c: &Node) -> Result<(), StanzaError> {
+    let me = ctx.me()?;
+    let max = ctx.state.cfg.max_group_size;
+    let g = ctx.state.groups.get_mut(&to.user).ok_or(StanzaError::NotFound)?;
+    match g.participants.get(&me.user) {
+        Some(Role::Admin | Role::SuperAdmin) => {}
+        Some(Role::Member) => return Err(StanzaError::Forbidden("not an admin")),
+        None => return Err(StanzaError::Forbidden("not a group member")),
+    }
+    let action = c.tag.as_str();
+    let before: Vec<String> = g.participants.keys().cloned().collect();
+    let mut results = Vec::new();
+    let mut changed = Vec::new();
+    for u in member_users(c) {
+        let error = match action {
+            "add" if g.participants.contains_key(&u) => Some("409"),
+            "add" if g.participants.len() >= max => Some("500"),
+            "add" => {
+                g.participants.insert(u.clone(), Role::Member);
+                None
+            }
+            _ if !g.participants.contains_key(&u) => Some("404"),
+            "remove" => {
+                g.participants.remove(&u);
+                None
+            }
+            "promote" => {
+                g.participants.insert(u.clone(), Role::Admin);
+                None
+            }
+            _ => {
+                g.participants.insert(u.clone(), Role::Member);
+                None
+            }
+        };
+        let mut p = Node::new("participant").attr("jid", user_jid(&u));
+        match error {
+            Some(code) => p.set_attr("error", code),
+            None => changed.push(u),
+        }
+        results.push(p);
+    }
+    let gjid = g.jid();
+    let mut users: Vec<String> = g.participants.keys().cloned().collect();
+    // Removed members learn of it too; added ones get the whole group.
+    users.extend(before.into_iter().filter(|u| !g.participants.contains_key(u)));
+    let child = Node::new(action.to_owned()).children(
+        changed
+            .iter()
+            .map(|u| Node::new("participant").attr("jid", user_jid(u))),
+    );
+    info!(account = %me, group = %gjid, action, changed = changed.len(), "group membership changed");
+    if !changed.is_empty() {
+        notify(ctx.state, &gjid, &me, child, &users);
+    }
+    ctx.replies
+        .push(iq_result(iq).child(Node::new(action.to_owned()).children(results)));
+    Ok(())
+}
+
+fn subject(ctx: &mut Ctx<'_>, iq: &Node, to: &Jid, c: &Node) -> Result<(), StanzaError> {
+    let me = ctx.me()?;
+    let g = ctx.state.groups.get_mut(&to.user).ok_or(StanzaError::NotFound)?;
+    if !g.participants.contains_key(&me.user) {
+        return Err(StanzaError::Forbidden("not a group member"));
+    }
+    let text = c
+        .content_bytes()
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .unwrap_or_default();
+    g.subject = text.clone();
+    g.subject_by = (me.user.clone(), unix_now());
+    let (gjid, users): (Jid, Vec<String>) = (g.jid(), g.participants.keys().cloned().collect());
+    notify(ctx.state, &gjid, &me, Node::new("subject").attr("subject", text), &users);
+    ctx.replies.push(iq_result(iq));
+    Ok(())
+}
+
+fn leave(ctx: &mut Ctx<'_>, iq: &Node, c: &Node) -> Result<(), StanzaError> {
+    let me = ctx.me()?;
+    for gid in c.children_by_tag("group").filter_map(|g| g.attr_jid("id")) {
+        let Some(g) = ctx.state.groups.get_mut(&gid.user) else {
+            continue;
+        };
+        if g.participants.remove(&me.user).is_none() {
+            continue;
+        }
+        let mut users: Vec<String> = g.participants.keys().cloned().collect();
+        users.push(me.user.clone());
+        let gjid = g.jid();
+        info!(account = %me, group = %gjid, "left group");
+        notify(
+            ctx.state,
+            &gjid,
+            &me,
+            Node::new("remove").child(Node::new("participant").attr("jid", me.to_non_ad())),
+            &users,
+        );
+    }
+    ctx.replies.push(iq_result(iq));
+    Ok(())
+}

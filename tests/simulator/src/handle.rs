@@ -1,0 +1,285 @@
+//! Starting the simulator and the handle tests hold: addresses, the root key, and the
+//! test API (scan a QR, type a pairing code, inject faults, inspect state).
+
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+
+use rand_core::OsRng;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tracing::{info, warn};
+use wa_proto::binary::Jid;
+use wa_proto::cert::{TrustRoot, issue_chain};
+use wa_proto::keys::KeyPair;
+
+use crate::config::SimulatorConfig;
+use crate::connection::{self, Shared};
+use crate::error::{ApiError, StartError};
+use crate::state::{ConnCmd, State, unix_now};
+use crate::{media, pair_code, pairing};
+
+/// Serial of the simulator's test root (the intermediate names it as issuer).
+pub const ROOT_SERIAL: u32 = 0;
+
+/// Entry point: [`Simulator::start`].
+#[derive(Debug)]
+pub struct Simulator;
+
+impl Simulator {
+    /// Binds the WebSocket and media listeners on loopback, issues the certificate chain
+    /// under the test root, and serves until [`SimulatorHandle::shutdown`] (or drop).
+    pub async fn start(cfg: SimulatorConfig) -> Result<SimulatorHandle, StartError> {
+        for addr in [cfg.ws_addr, cfg.media_addr] {
+            if !addr.ip().is_loopback() {
+                return Err(StartError::NotLoopback(addr));
+            }
+        }
+        let bind = |addr: SocketAddr| async move {
+            TcpListener::bind(addr)
+                .await
+                .map_err(|source| StartError::Bind { addr, source })
+        };
+        let ws = bind(cfg.ws_addr).await?;
+        let media = bind(cfg.media_addr).await?;
+        let ws_addr = ws.local_addr().map_err(|source| StartError::Bind {
+            addr: cfg.ws_addr,
+            source,
+        })?;
+        let media_addr = media.local_addr().map_err(|source| StartError::Bind {
+            addr: cfg.media_addr,
+            source,
+        })?;
+
+        let root = match cfg.root_private {
+            Some(p) => KeyPair::from_private(p),
+            None => KeyPair::generate(&mut OsRng),
+        };
+        let intermediate = KeyPair::generate(&mut OsRng);
+        let noise_static = KeyPair::generate(&mut OsRng);
+        let now = unix_now();
+        let cert_chain = issue_chain(
+            &root,
+            ROOT_SERIAL,
+            &intermediate,
+            &noise_static.public,
+            now.saturating_sub(86_400),
+            now + 365 * 86_400,
+            &mut OsRng,
+        );
+        let max_body = cfg.max_media_bytes;
+        let cfg = Arc::new(cfg);
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State::new(cfg, media_addr.to_string())),
+            noise_static,
+            cert_chain,
+            next_conn: AtomicU64::new(1),
+        });
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+        tasks.spawn(accept_loop(ws, shared.clone(), stop_rx.clone()));
+        let mut stop = stop_rx.clone();
+        let app = media::router(shared.clone(), max_body);
+        tasks.spawn(async move {
+            let serve = axum::serve(media, app).with_graceful_shutdown(async move {
+                let _ = stop.changed().await;
+            });
+            if let Err(e) = serve.await {
+                warn!(error = %e, "media server stopped");
+            }
+        });
+        info!(%ws_addr, %media_addr, "simulator started");
+        Ok(SimulatorHandle {
+            ws_addr,
+            media_addr,
+            root_key: root.public,
+            shared,
+            stop: stop_tx,
+            tasks: Mutex::new(Some(tasks)),
+        })
+    }
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let mut conns = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    conns.spawn(connection::serve(stream, peer, shared.clone(), stop.clone()));
+                }
+                Err(e) => warn!(error = %e, "accept failed"),
+            },
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+            _ = stop.changed() => break,
+        }
+    }
+    // Connections saw the same signal; give them a moment to say goodbye.
+    let drain = async { while conns.join_next().await.is_some() {} };
+    if tokio::time::timeout(std::time::Duration::from_secs(5), drain)
+        .await
+        .is_err()
+    {
+        conns.abort_all();
+    }
+}
+
+/// The running simulator. Dropping it stops the servers; [`SimulatorHandle::shutdown`]
+/// also waits for every connection to close.
+#[derive(Debug)]
+pub struct SimulatorHandle {
+    ws_addr: SocketAddr,
+    media_addr: SocketAddr,
+    root_key: [u8; 32],
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    tasks: Mutex<Option<JoinSet<()>>>,
+}
+
+impl SimulatorHandle {
+    /// Address of the WebSocket (chat) listener.
+    pub fn ws_addr(&self) -> SocketAddr {
+        self.ws_addr
+    }
+
+    /// `ws://127.0.0.1:port/ws/chat`, the URL a client is configured with.
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/ws/chat", self.ws_addr)
+    }
+
+    /// Address of the HTTP media listener (also what `media_conn` returns as host).
+    pub fn media_addr(&self) -> SocketAddr {
+        self.media_addr
+    }
+
+    /// The test root public key the client must trust instead of WhatsApp's.
+    pub fn root_key(&self) -> [u8; 32] {
+        self.root_key
+    }
+
+    /// The root as the protocol crate's trust setting.
+    pub fn trust_root(&self) -> TrustRoot {
+        TrustRoot {
+            key: self.root_key,
+            serial: ROOT_SERIAL,
+        }
+    }
+
+    /// The phone of `phone` scans `qr` (as the client showed it, with or without the
+    /// deep-link prefix): the phone sends `pair-success`. Returns the device JID the
+    /// companion gets; pairing completes when the client answers (then the stream
+    /// restarts with 515).
+    pub fn scan_qr(&self, qr: &str, phone: &str) -> Result<Jid, ApiError> {
+        let (link, node, jid) = pairing::scan_qr(&mut self.shared.lock(), qr, phone)?;
+        if !link.send(ConnCmd::Send(node)) {
+            return Err(ApiError::Busy);
+        }
+        Ok(jid)
+    }
+
+    /// The owner of `phone` types `code` (shown by the client) on the phone: the phone
+    /// answers the companion's pairing-code request with `primary_hello`.
+    pub fn enter_pairing_code(&self, phone: &str, code: &str) -> Result<(), ApiError> {
+        pair_code::enter_code(&self.shared.state, phone, code)
+    }
+
+    /// Drops the device's connection without a goodbye (TCP close).
+    pub fn disconnect(&self, device: &Jid) -> Result<(), ApiError> {
+        let st = self.shared.lock();
+        let link = st
+            .online
+            .get(device)
+            .ok_or_else(|| ApiError::NotConnected(device.to_string()))?;
+        link.kill.notify_one();
+        Ok(())
+    }
+
+    /// Drops every live connection (e.g. mid-burst), as a server restart would.
+    pub fn disconnect_all(&self) -> usize {
+        let st = self.shared.lock();
+        for link in st.online.values() {
+            link.kill.notify_one();
+        }
+        for r in st.registrations.values() {
+            r.link.kill.notify_one();
+        }
+        st.online.len() + st.registrations.len()
+    }
+
+    /// Sends `<stream:error code=..>` to the device, then closes its connection.
+    pub fn stream_error(&self, device: &Jid, code: &str) -> Result<(), ApiError> {
+        self.command(device, ConnCmd::StreamError(code.to_owned()))
+    }
+
+    /// Sends `bytes` as one WebSocket message as they are, outside the Noise transport
+    /// (a malformed frame, to test the client's handling).
+    pub fn send_raw(&self, device: &Jid, bytes: Vec<u8>) -> Result<(), ApiError> {
+        self.command(device, ConnCmd::Raw(bytes))
+    }
+
+    fn command(&self, device: &Jid, cmd: ConnCmd) -> Result<(), ApiError> {
+        let st = self.shared.lock();
+        let link = st
+            .online
+            .get(device)
+            .ok_or_else(|| ApiError::NotConnected(device.to_string()))?;
+        if link.send(cmd) {
+            Ok(())
+        } else {
+            Err(ApiError::Busy)
+        }
+    }
+
+    /// True while the device has a logged-in connection.
+    pub fn is_online(&self, device: &Jid) -> bool {
+        self.shared.lock().online.contains_key(device)
+    }
+
+    /// The linked devices of `phone`, in device order.
+    pub fn devices(&self, phone: &str) -> Vec<Jid> {
+        self.shared.lock().devices_of(phone)
+    }
+
+    /// Stanzas waiting for the device's acknowledgement.
+    pub fn queued(&self, device: &Jid) -> usize {
+        self.shared
+            .lock()
+            .device(device)
+            .map_or(0, |d| d.queue.len())
+    }
+
+    /// One-time pre-keys the server holds for the device.
+    pub fn prekey_count(&self, device: &Jid) -> usize {
+        self.shared
+            .lock()
+            .device(device)
+            .map_or(0, |d| d.prekeys.len())
+    }
+
+    /// Members (phone numbers) of a group, sorted; `None` if it does not exist.
+    pub fn group_members(&self, group: &Jid) -> Option<Vec<String>> {
+        self.shared
+            .lock()
+            .groups
+            .get(&group.user)
+            .map(|g| g.participants.keys().cloned().collect())
+    }
+
+    /// Stops accepting, tells live connections the stream ends, and waits for every
+    /// task to finish.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(mut tasks) = tasks {
+            while tasks.join_next().await.is_some() {}
+        }
+        info!("simulator stopped");
+    }
+}
+
+impl Drop for SimulatorHandle {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}

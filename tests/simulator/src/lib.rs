@@ -1,0 +1,24 @@
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+
+mod config;
+mod connection;
+mod error;
+mod groups;
+mod handle;
+mod keepalive;
+mod login;
+mod media;
+mod pair_code;
+mod pairing;
+mod phone;
+mod prekeys;
+mod receipts;
+mod router;
+mod routing;
+mod state;
+mod usync;
+
+pub use config::SimulatorConfig;
+pub use error::{ApiError, StanzaError, StartError};
+pub use handle::{ROOT_SERIAL, Simulator, SimulatorHandle};

@@ -1,0 +1,15 @@
+//! The simulator driven by the protocol crate's client state machine over real
+//! WebSockets on loopback.
+
+mod driver;
+mod flows;
+mod pairing;
+
+use wa_simulator::{Simulator, SimulatorConfig, SimulatorHandle};
+
+/// A fresh simulator on free loopback ports.
+pub async fn sim() -> SimulatorHandle {
+    Simulator::start(SimulatorConfig::default())
+        .await
+        .expect("simulator starts")
+}
