@@ -1,1 +1,19 @@
-//! App-state crypto.
+//! App-state sync (chat actions: archive, pin, mute, star, …) crypto, pure and
+//! I/O-free like whatsmeow's `appstate` package: the caller downloads patches and
+//! snapshots and passes key lookups in.
+//!
+//! * [`keys`]: the five mutation keys expanded from an app-state sync key;
+//! * [`lthash`]: the 128-byte LT-hash ("WhatsApp Patch Integrity");
+//! * [`mac`]: value, index, snapshot and patch MACs;
+//! * [`patch`]: decoding (verify + decrypt + LT-hash update) and encoding of patches.
+
+pub mod keys;
+pub mod lthash;
+pub mod mac;
+pub mod patch;
+
+pub use keys::MutationKeys;
+pub use lthash::LtHash;
+pub use patch::{
+    AppStateError, CollectionState, DecodedMutation, PatchInput, decode_patch, encode_patch,
+};
