@@ -68,8 +68,9 @@ pub struct SignalMessage {
 }
 
 fn check_version(b: u8) -> Result<(), DecryptError> {
-    // High nibble: message version; low nibble: the sender's current version.
-    if b >> 4 != 3 {
+    // High nibble: message version; low nibble: the sender's current version. WhatsApp
+    // only speaks version 3, and the version byte is not covered by the MAC: be strict.
+    if b != VERSION_BYTE {
         return Err(DecryptError::BadVersion(b));
     }
     Ok(())

@@ -48,7 +48,7 @@ pub fn group_decrypt(record: &mut SenderKeyRecord, bytes: &[u8]) -> Result<Vec<u
     if bytes.len() < 1 + SIGNATURE_LEN {
         return Err(GroupError::Malformed("message too short"));
     }
-    if bytes[0] >> 4 != 3 {
+    if bytes[0] != VERSION_BYTE {
         return Err(GroupError::BadVersion(bytes[0]));
     }
     let (signed, sig) = bytes.split_at(bytes.len() - SIGNATURE_LEN);

@@ -279,7 +279,7 @@ impl SenderKeyDistributionMessage {
         let (&v, rest) = bytes
             .split_first()
             .ok_or(GroupError::Malformed("empty message"))?;
-        if v >> 4 != 3 {
+        if v != VERSION_BYTE {
             return Err(GroupError::BadVersion(v));
         }
         let m = pb::SenderKeyDistributionMessage::decode(rest)
