@@ -187,7 +187,12 @@ async fn run(id: u64, stream: TcpStream, shared: Arc<Shared>, mut shutdown: watc
 }
 
 /// Feeds client bytes to the session and routes what they carried; true = close now.
-fn on_data(shared: &Shared, conn: &mut ConnState, session: &mut ServerSession, data: &[u8]) -> bool {
+fn on_data(
+    shared: &Shared,
+    conn: &mut ConnState,
+    session: &mut ServerSession,
+    data: &[u8],
+) -> bool {
     let events = match session.handle_data(data) {
         Ok(ev) => ev,
         Err(e) => {

@@ -139,14 +139,24 @@ fn create(ctx: &mut Ctx<'_>, iq: &Node, c: &Node) -> Result<(), StanzaError> {
     let gjid = group.jid();
     info!(account = %me, group = %gjid, members = users.len(), "group created");
     ctx.state.groups.insert(group.id.clone(), group);
-    notify(ctx.state, &gjid, &me, Node::new("create").child(node.clone()), &users);
+    notify(
+        ctx.state,
+        &gjid,
+        &me,
+        Node::new("create").child(node.clone()),
+        &users,
+    );
     ctx.replies.push(iq_result(iq).child(node));
     Ok(())
 }
 
 fn query(ctx: &mut Ctx<'_>, iq: &Node, to: &Jid) -> Result<(), StanzaError> {
     let me = ctx.me()?;
-    let g = ctx.state.groups.get(&to.user).ok_or(StanzaError::NotFound)?;
+    let g = ctx
+        .state
+        .groups
+        .get(&to.user)
+        .ok_or(StanzaError::NotFound)?;
     if !g.participants.contains_key(&me.user) {
         return Err(StanzaError::Forbidden("not a group member"));
     }
@@ -171,7 +181,11 @@ fn participating(ctx: &mut Ctx<'_>, iq: &Node) -> Result<(), StanzaError> {
 fn change(ctx: &mut Ctx<'_>, iq: &Node, to: &Jid, c: &Node) -> Result<(), StanzaError> {
     let me = ctx.me()?;
     let max = ctx.state.cfg.max_group_size;
-    let g = ctx.state.groups.get_mut(&to.user).ok_or(StanzaError::NotFound)?;
+    let g = ctx
+        .state
+        .groups
+        .get_mut(&to.user)
+        .ok_or(StanzaError::NotFound)?;
     match g.participants.get(&me.user) {
         Some(Role::Admin | Role::SuperAdmin) => {}
         Some(Role::Member) => return Err(StanzaError::Forbidden("not an admin")),
@@ -213,7 +227,11 @@ fn change(ctx: &mut Ctx<'_>, iq: &Node, to: &Jid, c: &Node) -> Result<(), Stanza
     let gjid = g.jid();
     let mut users: Vec<String> = g.participants.keys().cloned().collect();
     // Removed members learn of it too; added ones get the whole group.
-    users.extend(before.into_iter().filter(|u| !g.participants.contains_key(u)));
+    users.extend(
+        before
+            .into_iter()
+            .filter(|u| !g.participants.contains_key(u)),
+    );
     let child = Node::new(action.to_owned()).children(
         changed
             .iter()
@@ -230,7 +248,11 @@ fn change(ctx: &mut Ctx<'_>, iq: &Node, to: &Jid, c: &Node) -> Result<(), Stanza
 
 fn subject(ctx: &mut Ctx<'_>, iq: &Node, to: &Jid, c: &Node) -> Result<(), StanzaError> {
     let me = ctx.me()?;
-    let g = ctx.state.groups.get_mut(&to.user).ok_or(StanzaError::NotFound)?;
+    let g = ctx
+        .state
+        .groups
+        .get_mut(&to.user)
+        .ok_or(StanzaError::NotFound)?;
     if !g.participants.contains_key(&me.user) {
         return Err(StanzaError::Forbidden("not a group member"));
     }
@@ -241,7 +263,13 @@ fn subject(ctx: &mut Ctx<'_>, iq: &Node, to: &Jid, c: &Node) -> Result<(), Stanz
     g.subject = text.clone();
     g.subject_by = (me.user.clone(), unix_now());
     let (gjid, users): (Jid, Vec<String>) = (g.jid(), g.participants.keys().cloned().collect());
-    notify(ctx.state, &gjid, &me, Node::new("subject").attr("subject", text), &users);
+    notify(
+        ctx.state,
+        &gjid,
+        &me,
+        Node::new("subject").attr("subject", text),
+        &users,
+    );
     ctx.replies.push(iq_result(iq));
     Ok(())
 }

@@ -11,7 +11,11 @@ use crate::router::Ctx;
 use crate::state::{ConnCmd, unix_now};
 
 /// Handles the ClientPayload of a finished handshake.
-pub(crate) fn on_authenticated(ctx: &mut Ctx<'_>, client_static: [u8; 32], payload: &ClientPayload) {
+pub(crate) fn on_authenticated(
+    ctx: &mut Ctx<'_>,
+    client_static: [u8; 32],
+    payload: &ClientPayload,
+) {
     match (payload.username, &payload.device_pairing_data) {
         (Some(user), _) => login(ctx, client_static, user, payload.device.unwrap_or(0)),
         (None, Some(reg)) => pairing::begin(ctx, client_static, reg),
@@ -23,7 +27,8 @@ pub(crate) fn on_authenticated(ctx: &mut Ctx<'_>, client_static: [u8; 32], paylo
 }
 
 fn fail(ctx: &mut Ctx<'_>, reason: &str) {
-    ctx.replies.push(Node::new("failure").attr("reason", reason));
+    ctx.replies
+        .push(Node::new("failure").attr("reason", reason));
     ctx.close = true;
 }
 

@@ -127,7 +127,8 @@ async fn upload(
             data: body,
         },
     );
-    Json(serde_json::json!({ "url": url, "direct_path": direct_path, "handle": id })).into_response()
+    Json(serde_json::json!({ "url": url, "direct_path": direct_path, "handle": id }))
+        .into_response()
 }
 
 async fn download(

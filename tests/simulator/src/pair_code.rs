@@ -48,7 +48,9 @@ pub(crate) fn handle_md_iq(ctx: &mut Ctx<'_>, node: &Node) -> Result<(), StanzaE
     match reg.attr_str("stage").as_deref() {
         Some("companion_hello") => hello(ctx, node, reg),
         Some("companion_finish") => finish(ctx, node, reg),
-        _ => Err(StanzaError::BadRequest("unknown link_code_companion_reg stage")),
+        _ => Err(StanzaError::BadRequest(
+            "unknown link_code_companion_reg stage",
+        )),
     }
 }
 
@@ -57,7 +59,9 @@ fn hello(ctx: &mut Ctx<'_>, iq: &Node, reg: &Node) -> Result<(), StanzaError> {
         .attr_jid("jid")
         .map(|j| j.user)
         .filter(|p| check_phone(p).is_ok())
-        .ok_or(StanzaError::BadRequest("companion_hello needs the phone jid"))?;
+        .ok_or(StanzaError::BadRequest(
+            "companion_hello needs the phone jid",
+        ))?;
     let wrapped = reg
         .get_child("link_code_pairing_wrapped_companion_ephemeral_pub")
         .and_then(Node::content_bytes)
@@ -138,7 +142,10 @@ pub(crate) fn enter_code(
                 ]),
         );
     req.entered = Some(Entered { primary, companion });
-    info!(conn = conn_id, "pairing code entered on the phone; primary_hello sent");
+    info!(
+        conn = conn_id,
+        "pairing code entered on the phone; primary_hello sent"
+    );
     send(&reg.link, notification)
 }
 
@@ -190,8 +197,13 @@ fn finish(ctx: &mut Ctx<'_>, iq: &Node, reg: &Node) -> Result<(), StanzaError> {
     let Ok(plain) = Aes256Gcm::new(&bundle_key.into())
         .decrypt(Nonce::from_slice(&bundle[32..44]), &bundle[44..])
     else {
-        warn!(conn = ctx.conn.id, "key bundle does not open: wrong pairing code");
-        return Err(StanzaError::Forbidden("key bundle does not open (wrong code?)"));
+        warn!(
+            conn = ctx.conn.id,
+            "key bundle does not open: wrong pairing code"
+        );
+        return Err(StanzaError::Forbidden(
+            "key bundle does not open (wrong code?)",
+        ));
     };
     if plain.len() != 96
         || plain[..32] != identity

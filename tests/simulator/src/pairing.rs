@@ -56,7 +56,11 @@ fn take<const N: usize>(v: &Option<Vec<u8>>) -> Option<[u8; N]> {
 }
 
 /// Starts pairing for a registering connection: records it and sends the QR refs.
-pub(crate) fn begin(ctx: &mut Ctx<'_>, client_static: [u8; 32], reg: &DevicePairingRegistrationData) {
+pub(crate) fn begin(
+    ctx: &mut Ctx<'_>,
+    client_static: [u8; 32],
+    reg: &DevicePairingRegistrationData,
+) {
     let parsed = (|| {
         let regid: [u8; 4] = take(&reg.e_regid)?;
         let identity: [u8; 32] = take(&reg.e_ident)?;
@@ -92,7 +96,11 @@ pub(crate) fn begin(ctx: &mut Ctx<'_>, client_static: [u8; 32], reg: &DevicePair
         },
     );
     ctx.conn.phase = Phase::Registering;
-    info!(conn = ctx.conn.id, refs = refs.len(), "new companion registering; QR refs issued");
+    info!(
+        conn = ctx.conn.id,
+        refs = refs.len(),
+        "new companion registering; QR refs issued"
+    );
     ctx.replies.push(
         Node::new("iq")
             .attr("from", Jid::server_jid())
@@ -100,8 +108,10 @@ pub(crate) fn begin(ctx: &mut Ctx<'_>, client_static: [u8; 32], reg: &DevicePair
             .attr("type", "set")
             .attr("xmlns", "md")
             .child(
-                Node::new("pair-device")
-                    .children(refs.into_iter().map(|r| Node::new("ref").bytes(r.into_bytes()))),
+                Node::new("pair-device").children(
+                    refs.into_iter()
+                        .map(|r| Node::new("ref").bytes(r.into_bytes())),
+                ),
             ),
     );
 }
@@ -211,7 +221,9 @@ pub(crate) fn handle_iq_answer(ctx: &mut Ctx<'_>, node: &Node) -> Result<(), Sta
         .pending
         .clone()
         .filter(|p| p.iq_id == id)
-        .ok_or(StanzaError::BadRequest("pair-device-sign does not answer our pair-success"))?;
+        .ok_or(StanzaError::BadRequest(
+            "pair-device-sign does not answer our pair-success",
+        ))?;
     let key_index = verify_pair_device_sign(node, &reg.identity, &pending.account_key, false)
         .map_err(|_| StanzaError::Forbidden("device signature does not verify"))?;
     if key_index != pending.key_index {

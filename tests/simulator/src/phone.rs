@@ -8,7 +8,9 @@ use rand_core::{OsRng, RngCore};
 use sha2::Sha256;
 use wa_proto::binary::{Jid, Node};
 use wa_proto::keys::KeyPair;
-use wa_proto::proto::adv::{AdvDeviceIdentity, AdvSignedDeviceIdentity, AdvSignedDeviceIdentityHmac};
+use wa_proto::proto::adv::{
+    AdvDeviceIdentity, AdvSignedDeviceIdentity, AdvSignedDeviceIdentityHmac,
+};
 
 /// Prefix of the account signature over `details || companion identity` (ADV fact).
 const ACCOUNT_SIG_PREFIX: [u8; 2] = [6, 0];
@@ -29,7 +31,12 @@ pub(crate) struct Companion<'a> {
 }
 
 /// `<iq type=set xmlns=md><pair-success>…` for the companion, signed by `account`.
-pub(crate) fn pair_success(iq_id: &str, c: &Companion<'_>, account: &KeyPair, timestamp: u64) -> Node {
+pub(crate) fn pair_success(
+    iq_id: &str,
+    c: &Companion<'_>,
+    account: &KeyPair,
+    timestamp: u64,
+) -> Node {
     let details = AdvDeviceIdentity {
         raw_id: Some(OsRng.next_u32()),
         timestamp: Some(timestamp),

@@ -12,7 +12,10 @@ use crate::state::{Device, SignedKey};
 /// Routes the `encrypt` namespace by the first child.
 pub(crate) fn handle_iq(ctx: &mut Ctx<'_>, node: &Node) -> Result<(), StanzaError> {
     let ty = node.attr_str("type").unwrap_or_default().into_owned();
-    match (ty.as_str(), node.child_nodes().first().map(|c| c.tag.as_str())) {
+    match (
+        ty.as_str(),
+        node.child_nodes().first().map(|c| c.tag.as_str()),
+    ) {
         ("get", Some("count")) => count(ctx, node),
         ("get", Some("key")) => fetch(ctx, node),
         ("set", Some("rotate")) => rotate(ctx, node),
@@ -144,7 +147,11 @@ fn bundle(dev: &mut Device) -> Node {
 fn fetch(ctx: &mut Ctx<'_>, node: &Node) -> Result<(), StanzaError> {
     let users: Vec<Jid> = node
         .get_child("key")
-        .map(|k| k.children_by_tag("user").filter_map(|u| u.attr_jid("jid")).collect())
+        .map(|k| {
+            k.children_by_tag("user")
+                .filter_map(|u| u.attr_jid("jid"))
+                .collect()
+        })
         .unwrap_or_default();
     if users.is_empty() {
         return Err(StanzaError::BadRequest("key query names no user"));

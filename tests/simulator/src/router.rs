@@ -26,7 +26,10 @@ pub(crate) struct Ctx<'a> {
 impl Ctx<'_> {
     /// The logged-in device of this connection.
     pub fn me(&self) -> Result<Jid, StanzaError> {
-        self.conn.device().cloned().ok_or(StanzaError::NotAuthorized)
+        self.conn
+            .device()
+            .cloned()
+            .ok_or(StanzaError::NotAuthorized)
     }
 }
 
@@ -77,10 +80,9 @@ pub(crate) fn dispatch(ctx: &mut Ctx<'_>, node: &Node) {
         warn!(conn = ctx.conn.id, account = %ctx.conn.label(), stanza = %node, error = %e, "stanza refused");
         match node.tag.as_str() {
             "iq" => ctx.replies.push(iq_error(node, &e)),
-            "message" | "receipt" => ctx.replies.push(
-                server_ack(node)
-                    .attr("error", e.code().to_string()),
-            ),
+            "message" | "receipt" => ctx
+                .replies
+                .push(server_ack(node).attr("error", e.code().to_string())),
             _ => {}
         }
     }

@@ -41,7 +41,10 @@ pub(crate) fn handle_message(ctx: &mut Ctx<'_>, node: &Node) -> Result<(), Stanz
         .collect();
     let mut base = Node::new("message");
     for (k, v) in &node.attrs {
-        if !matches!(k.as_str(), "to" | "phash" | "from" | "participant" | "recipient") {
+        if !matches!(
+            k.as_str(),
+            "to" | "phash" | "from" | "participant" | "recipient"
+        ) {
             base.set_attr(k.clone(), v.clone());
         }
     }
@@ -49,7 +52,11 @@ pub(crate) fn handle_message(ctx: &mut Ctx<'_>, node: &Node) -> Result<(), Stanz
 
     let mut targets: Vec<(Jid, Node)> = Vec::new();
     if to.is_group() {
-        let group = ctx.state.groups.get(&to.user).ok_or(StanzaError::NotFound)?;
+        let group = ctx
+            .state
+            .groups
+            .get(&to.user)
+            .ok_or(StanzaError::NotFound)?;
         if !group.participants.contains_key(&me.user) {
             return Err(StanzaError::Forbidden("not a group member"));
         }

@@ -49,7 +49,10 @@ impl ConnLink {
         match self.tx.try_send(cmd) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
-                warn!(conn = self.id, "connection buffer full; dropping the connection");
+                warn!(
+                    conn = self.id,
+                    "connection buffer full; dropping the connection"
+                );
                 self.kill.notify_one();
                 false
             }
@@ -81,7 +84,10 @@ impl Pending {
             (Some(_), None) => false,
         };
         same_jid(ack.attr_jid("to"), self.node.attr_jid("from"))
-            && same_jid(ack.attr_jid("participant"), self.node.attr_jid("participant"))
+            && same_jid(
+                ack.attr_jid("participant"),
+                self.node.attr_jid("participant"),
+            )
             && match attr(ack, "type") {
                 None => true,
                 t => t == attr(&self.node, "type"),

@@ -71,13 +71,9 @@ pub(crate) fn handle_iq(ctx: &mut Ctx<'_>, node: &Node) -> Result<(), StanzaErro
     for (k, v) in &usync.attrs {
         result.set_attr(k.clone(), v.clone());
     }
-    ctx.replies.push(
-        iq_result(node).child(
-            result.children([
-                Node::new("result").children(query.child_nodes().iter().map(|q| Node::new(q.tag.clone()))),
-                Node::new("list").children(out),
-            ]),
-        ),
-    );
+    ctx.replies.push(iq_result(node).child(result.children([
+        Node::new("result").children(query.child_nodes().iter().map(|q| Node::new(q.tag.clone()))),
+        Node::new("list").children(out),
+    ])));
     Ok(())
 }

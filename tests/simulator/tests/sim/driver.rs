@@ -37,8 +37,10 @@ enum Cmd {
 pub struct Client {
     events: mpsc::UnboundedReceiver<Ev>,
     cmds: mpsc::UnboundedSender<Cmd>,
-    /// Everything seen so far (for assertions on absence).
+    /// Everything seen so far (for assertions and failure messages).
     pub seen: Vec<Ev>,
+    /// Events not yet matched by a `wait`, searched first by the next one.
+    backlog: std::collections::VecDeque<Ev>,
 }
 
 fn unix_now() -> u64 {
@@ -66,21 +68,29 @@ impl Client {
             events,
             cmds,
             seen: Vec::new(),
+            backlog: Default::default(),
         }
     }
 
     /// Waits for the first event `f` accepts (others are kept in `seen`).
     pub async fn wait<T>(&mut self, what: &str, mut f: impl FnMut(&Ev) -> Option<T>) -> T {
+        if let Some(i) = self.backlog.iter().position(|e| f(e).is_some()) {
+            let ev = self.backlog.remove(i).expect("index from position");
+            return f(&ev).expect("matched above");
+        }
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
             let ev = tokio::time::timeout_at(deadline, self.events.recv())
                 .await
                 .unwrap_or_else(|_| panic!("timed out waiting for {what}; seen {:#?}", self.seen))
-                .unwrap_or_else(|| panic!("driver ended waiting for {what}; seen {:#?}", self.seen));
+                .unwrap_or_else(|| {
+                    panic!("driver ended waiting for {what}; seen {:#?}", self.seen)
+                });
             let hit = f(&ev);
-            self.seen.push(ev);
-            if let Some(t) = hit {
-                return t;
+            self.seen.push(ev.clone());
+            match hit {
+                Some(t) => return t,
+                None => self.backlog.push_back(ev),
             }
         }
     }
@@ -155,9 +165,8 @@ impl Client {
     }
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<
-    tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
->;
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn drive(
     ws: Ws,

@@ -37,8 +37,10 @@ pub async fn link_by_qr(sim: &SimulatorHandle, phone: &str) -> Credentials {
 /// Logs in with paired credentials and waits for `LoggedIn` and the pre-key count.
 pub async fn login(sim: &SimulatorHandle, creds: &Credentials) -> Client {
     let mut c = Client::connect(sim, creds.clone()).await;
-    c.wait("LoggedIn", |e| matches!(e, Ev::Proto(Event::LoggedIn { .. })).then_some(()))
-        .await;
+    c.wait("LoggedIn", |e| {
+        matches!(e, Ev::Proto(Event::LoggedIn { .. })).then_some(())
+    })
+    .await;
     c.wait("PreKeyCount", |e| {
         matches!(e, Ev::Proto(Event::PreKeyCount { .. })).then_some(())
     })

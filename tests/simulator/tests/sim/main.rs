@@ -2,7 +2,11 @@
 //! WebSockets on loopback.
 
 mod driver;
+mod faults;
 mod flows;
+mod groups;
+mod media;
+mod messaging;
 mod pairing;
 
 use wa_simulator::{Simulator, SimulatorConfig, SimulatorHandle};

@@ -23,7 +23,10 @@ async fn qr_pairing_restart_login_and_ping() {
     assert_eq!(pong.attr_str("type").as_deref(), Some("result"));
     // A second login of the same device replaces the first connection.
     let mut c2 = login(&sim, &creds).await;
-    assert!(matches!(c.wait_closed().await, CloseReason::StreamError { .. }));
+    assert!(matches!(
+        c.wait_closed().await,
+        CloseReason::StreamError { .. }
+    ));
     c2.send(iq("p2", "w:p", "get", Jid::server_jid()).child(Node::new("ping")));
     c2.wait_node("iq", |n| n.attr_str("id").as_deref() == Some("p2"))
         .await;
@@ -56,8 +59,10 @@ async fn pairing_code_links_an_account() {
     let sim = sim().await;
     let phone = "15550002222";
     let mut c = Client::connect(&sim, Credentials::generate(&mut OsRng)).await;
-    c.wait("QrCode", |e| matches!(e, Ev::Proto(Event::QrCode { .. })).then_some(()))
-        .await;
+    c.wait("QrCode", |e| {
+        matches!(e, Ev::Proto(Event::QrCode { .. })).then_some(())
+    })
+    .await;
     let code = c.request_pairing_code(phone).await;
     // The server answers the companion_hello with a ref.
     c.wait_node("iq", |n| n.get_child("link_code_companion_reg").is_some())
