@@ -5,6 +5,12 @@
 #   ./run.sh vectors   regenerate the frozen JSON vectors under connector/wa-proto/tests/vectors
 #   ./run.sh live      regenerate, run the frozen tests, then have the oracle decode/verify OUR bytes
 #   ./run.sh bench     criterion bench of our node encode+decode vs the oracle on the same corpus
+#   ./run.sh crypto-vectors  regenerate signal.json, media.json, appstate.json (libsignal/Baileys)
+#   ./run.sh crypto-live     regenerate the crypto vectors, run the frozen tests, then the
+#                            two-way live check (our Signal/group/media/app-state outputs
+#                            consumed by libsignal/Baileys, media up to 65 MiB + 3 streamed)
+#   ./run.sh bench-crypto    criterion Signal/media benches beside libsignal/Baileys and
+#                            openssl speed; prints the ratios
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -32,5 +38,18 @@ case "${1:-live}" in
     (cd "$root" && cargo bench -p wa-proto --bench nodes -- --noplot)
     node bench.mjs "$CARGO_TARGET_DIR/criterion/nodes_corpus/encode_decode/new/estimates.json"
     ;;
-  *) echo "usage: $0 install|tokens|vectors|live|bench" >&2; exit 2 ;;
+  crypto-vectors) install; node gen-signal.mjs; node gen-media.mjs; node gen-appstate.mjs ;;
+  crypto-live)
+    install
+    node gen-signal.mjs; node gen-media.mjs; node gen-appstate.mjs
+    (cd "$root" && cargo test -p wa-proto --test signal_oracle --test media_oracle --test appstate_oracle --test signal_props)
+    (cd "$root" && cargo build -q -p wa-proto --release --example crypto_peer)
+    node check-crypto-live.mjs "$CARGO_TARGET_DIR/release/examples/crypto_peer"
+    ;;
+  bench-crypto)
+    install
+    (cd "$root" && cargo bench -p wa-proto --bench crypto -- --noplot)
+    node bench-crypto.mjs "$CARGO_TARGET_DIR"
+    ;;
+  *) echo "usage: $0 install|tokens|vectors|live|bench|crypto-vectors|crypto-live|bench-crypto" >&2; exit 2 ;;
 esac
