@@ -35,6 +35,8 @@ pub struct SimulatorConfig {
     pub handshake_timeout: Duration,
     /// Members allowed in one group.
     pub max_group_size: usize,
+    /// Live WebSocket connections at once; more are closed at accept.
+    pub max_connections: usize,
 }
 
 impl Default for SimulatorConfig {
@@ -54,6 +56,7 @@ impl Default for SimulatorConfig {
             media_auth_ttl: Duration::from_secs(3600),
             handshake_timeout: Duration::from_secs(20),
             max_group_size: 1024,
+            max_connections: 256,
         }
     }
 }

@@ -103,9 +103,13 @@ impl Simulator {
 
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     let mut conns = JoinSet::new();
+    let max = shared.lock().cfg.max_connections;
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
+                Ok((_, peer)) if conns.len() >= max => {
+                    warn!(%peer, max, "too many connections; refused");
+                }
                 Ok((stream, peer)) => {
                     conns.spawn(connection::serve(stream, peer, shared.clone(), stop.clone()));
                 }

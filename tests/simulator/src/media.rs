@@ -145,3 +145,18 @@ async fn download(
     }
     (StatusCode::OK, blob.data.clone()).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_hash_accepts_padded_unpadded_and_percent_encoded() {
+        let h = [0xfbu8; 32];
+        let plain = URL_SAFE_NO_PAD.encode(h);
+        assert_eq!(path_hash(&plain).as_deref(), Some(&h[..]));
+        assert_eq!(path_hash(&format!("{plain}=")).as_deref(), Some(&h[..]));
+        assert_eq!(path_hash(&format!("{plain}%3D")).as_deref(), Some(&h[..]));
+        assert!(path_hash("not base64 !").is_none());
+    }
+}

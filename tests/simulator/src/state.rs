@@ -268,3 +268,63 @@ impl State {
 pub(crate) fn user_jid(user: &str) -> Jid {
     Jid::new(user, USER_SERVER)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn queued(tag: &str, attrs: &[(&str, &str)]) -> Pending {
+        let mut node = Node::new(tag);
+        for (k, v) in attrs {
+            node.set_attr(*k, *v);
+        }
+        Pending { node }
+    }
+
+    #[test]
+    fn acks_match_class_id_and_the_addressing_they_carry() {
+        let receipt = queued(
+            "receipt",
+            &[
+                ("id", "m1"),
+                ("from", "1@g.us"),
+                ("participant", "2:1@s.whatsapp.net"),
+                ("type", "read"),
+            ],
+        );
+        let ack = |attrs: &[(&str, &str)]| {
+            let mut n = Node::new("ack");
+            for (k, v) in attrs {
+                n.set_attr(*k, *v);
+            }
+            n
+        };
+        assert!(receipt.acked_by(&ack(&[("class", "receipt"), ("id", "m1")])));
+        assert!(receipt.acked_by(&ack(&[
+            ("class", "receipt"),
+            ("id", "m1"),
+            ("to", "1@g.us"),
+            ("participant", "2:1@s.whatsapp.net"),
+            ("type", "read"),
+        ])));
+        assert!(!receipt.acked_by(&ack(&[("class", "message"), ("id", "m1")])));
+        assert!(!receipt.acked_by(&ack(&[("class", "receipt"), ("id", "m2")])));
+        assert!(!receipt.acked_by(&ack(&[
+            ("class", "receipt"),
+            ("id", "m1"),
+            ("type", "played")
+        ])));
+        assert!(!receipt.acked_by(&ack(&[
+            ("class", "receipt"),
+            ("id", "m1"),
+            ("to", "3@g.us")
+        ])));
+        // A delivery receipt (no type) is not acknowledged by an ack for the read one.
+        let delivery = queued("receipt", &[("id", "m1"), ("from", "2:1@s.whatsapp.net")]);
+        assert!(!delivery.acked_by(&ack(&[
+            ("class", "receipt"),
+            ("id", "m1"),
+            ("type", "read")
+        ])));
+    }
+}
