@@ -49,7 +49,7 @@ impl Default for SimulatorConfig {
             qr_refs: 6,
             max_ws_message: 4 << 20,
             max_queue_per_device: 10_000,
-            connection_buffer: 1024,
+            connection_buffer: 8192,
             max_prekeys_per_device: 1000,
             max_media_bytes: 64 << 20,
             max_media_total: 512 << 20,
