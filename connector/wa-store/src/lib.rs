@@ -2,6 +2,7 @@
 #![warn(missing_docs)]
 
 mod account;
+mod device;
 mod error;
 mod migrations;
 pub mod postgres;
@@ -19,6 +20,9 @@ pub use account::{
     Account, AccountId, AccountPatch, AccountStatus, AccountStore, MAX_ACCOUNT_ID_LEN,
     MAX_TEXT_LEN, NewAccount,
 };
+pub use device::{
+    DeviceCredentials, DeviceStore, MAX_CREDENTIALS_LEN, MAX_PREKEY_ID, StoredPreKey,
+};
 pub use error::{Result, StoreError};
 pub use migrations::SCHEMA_VERSION;
 pub use postgres::PostgresStore;
@@ -34,14 +38,14 @@ pub use uri::{
 /// Later issues add sub-traits (device credentials, Signal sessions/pre-keys/sender
 /// keys, contacts, chats, messages, outbox, inbox) to this bound; each backend then
 /// implements them next to its migrations. Code holds a [`DynStore`].
-pub trait Store: AccountStore + SettingsStore {
+pub trait Store: AccountStore + SettingsStore + DeviceStore {
     /// The backend's tag (`"sqlite"`, `"postgres"`), for logs and diagnostics.
     fn kind(&self) -> &'static str;
 }
 
 /// The traits to import so store methods can be called on a [`DynStore`].
 pub mod prelude {
-    pub use crate::{AccountStore, SettingsStore, Store};
+    pub use crate::{AccountStore, DeviceStore, SettingsStore, Store};
 }
 
 /// A store with its backend erased, shared across tasks.

@@ -15,21 +15,35 @@ pub(crate) struct Migration {
 }
 
 /// SQLite's migrations, in order.
-pub(crate) const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../migrations/sqlite/001_init.sql"),
-}];
+pub(crate) const SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../migrations/sqlite/001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "devices",
+        sql: include_str!("../migrations/sqlite/002_devices.sql"),
+    },
+];
 
 /// PostgreSQL's migrations, in order.
-pub(crate) const POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../migrations/postgres/001_init.sql"),
-}];
+pub(crate) const POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../migrations/postgres/001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "devices",
+        sql: include_str!("../migrations/postgres/002_devices.sql"),
+    },
+];
 
 /// The newest schema version this binary knows (the same for every backend).
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Which migration comes after `current`, if any.
 pub(crate) fn next_after(list: &'static [Migration], current: i64) -> Option<&'static Migration> {

@@ -13,8 +13,8 @@ use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::{
-    AccountId, AccountPatch, AccountStatus, DatabaseUri, DynStore, NewAccount, PostgresStore,
-    SqliteOptions, SqliteStore, StoreError,
+    AccountId, AccountPatch, AccountStatus, DatabaseUri, DeviceCredentials, DynStore,
+    MAX_PREKEY_ID, NewAccount, PostgresStore, SqliteOptions, SqliteStore, StoreError, StoredPreKey,
 };
 
 /// Environment variable naming the PostgreSQL server the tests use.
@@ -41,6 +41,13 @@ macro_rules! store_integration_tests {
             account_concurrent_creates,
             settings_round_trip,
             settings_bad_input_is_rejected,
+            device_save_load_replace,
+            device_pairing_sets_jid_and_status_atomically,
+            device_missing_account_and_bad_input,
+            device_delete_is_logout,
+            prekeys_round_trip,
+            prekey_ids_are_never_reused,
+            device_secrets_stay_out_of_debug,
         );
 
         #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -483,6 +490,243 @@ pub async fn settings_bad_input_is_rejected(store: DynStore) {
         Err(StoreError::InvalidInput(_))
     ));
     assert!(store.list_settings().await.unwrap().is_empty());
+}
+
+fn creds(format: u32, byte: u8, len: usize) -> DeviceCredentials {
+    DeviceCredentials {
+        format,
+        data: vec![byte; len],
+    }
+}
+
+fn prekey(id: u32) -> StoredPreKey {
+    StoredPreKey {
+        id,
+        private: [id as u8; 32],
+        uploaded: false,
+    }
+}
+
+/// Credentials round-trip byte for byte; saving again replaces them.
+pub async fn device_save_load_replace(store: DynStore) {
+    let a = id("dev");
+    store
+        .create_account(NewAccount::new(a.clone()))
+        .await
+        .unwrap();
+    assert_eq!(store.load_device(&a).await.unwrap(), None);
+    let mut first = creds(1, 0, 300);
+    first.data.extend(0u8..=255);
+    store.save_device(&a, &first, None).await.unwrap();
+    assert_eq!(store.load_device(&a).await.unwrap(), Some(first));
+    // Without a JID, the account row is untouched.
+    let acc = store.get_account(&a).await.unwrap();
+    assert_eq!((acc.jid, acc.status), (None, AccountStatus::Pending));
+    let second = creds(2, 7, 10);
+    store.save_device(&a, &second, None).await.unwrap();
+    assert_eq!(store.load_device(&a).await.unwrap(), Some(second));
+}
+
+/// Saving with a JID records the JID and marks the account active in the same write;
+/// a JID owned by another account is `Conflict` and changes nothing.
+pub async fn device_pairing_sets_jid_and_status_atomically(store: DynStore) {
+    let (a, b) = (id("pa"), id("pb"));
+    for x in [&a, &b] {
+        store
+            .create_account(NewAccount::new(x.clone()))
+            .await
+            .unwrap();
+    }
+    let jid = "15551234567:3@s.whatsapp.net";
+    store
+        .save_device(&a, &creds(1, 1, 64), Some(jid))
+        .await
+        .unwrap();
+    let acc = store.get_account(&a).await.unwrap();
+    assert_eq!(acc.jid.as_deref(), Some(jid));
+    assert_eq!(acc.status, AccountStatus::Active);
+    let err = store
+        .save_device(&b, &creds(1, 2, 64), Some(jid))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            StoreError::Conflict {
+                entity: "account jid",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // The failed pairing left no credentials behind (one transaction).
+    assert_eq!(store.load_device(&b).await.unwrap(), None);
+    assert_eq!(
+        store.get_account(&b).await.unwrap().status,
+        AccountStatus::Pending
+    );
+}
+
+/// Unknown accounts are `NotFound`; empty or oversized blobs and bad JIDs are refused.
+pub async fn device_missing_account_and_bad_input(store: DynStore) {
+    let ghost = id("ghost-dev");
+    let err = store
+        .save_device(&ghost, &creds(1, 1, 8), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
+    assert!(matches!(
+        store.delete_device(&ghost).await.unwrap_err(),
+        StoreError::NotFound { .. }
+    ));
+    assert_eq!(store.load_device(&ghost).await.unwrap(), None);
+    let a = id("bad-dev");
+    store
+        .create_account(NewAccount::new(a.clone()))
+        .await
+        .unwrap();
+    for bad in [
+        creds(1, 0, 0),
+        creds(1, 0, crate::MAX_CREDENTIALS_LEN + 1),
+        creds(u32::MAX, 0, 4),
+    ] {
+        let err = store.save_device(&a, &bad, None).await.unwrap_err();
+        assert!(matches!(err, StoreError::InvalidInput(_)), "{err:?}");
+    }
+    let err = store
+        .save_device(&a, &creds(1, 0, 4), Some("no-at-sign"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::InvalidInput(_)), "{err:?}");
+    // Pre-keys need a device.
+    let err = store.save_prekeys(&a, &[prekey(1)]).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
+    assert!(matches!(
+        store.next_prekey_id(&a).await.unwrap_err(),
+        StoreError::NotFound { .. }
+    ));
+    assert_eq!(store.load_device(&a).await.unwrap(), None);
+}
+
+/// Logout deletes credentials and pre-keys, clears the JID, marks the account logged
+/// out, and lets the JID be paired again; deleting the account cascades too.
+pub async fn device_delete_is_logout(store: DynStore) {
+    let a = id("bye");
+    store
+        .create_account(NewAccount::new(a.clone()))
+        .await
+        .unwrap();
+    let jid = "15550000001:1@s.whatsapp.net";
+    store
+        .save_device(&a, &creds(1, 3, 32), Some(jid))
+        .await
+        .unwrap();
+    store
+        .save_prekeys(&a, &[prekey(1), prekey(2)])
+        .await
+        .unwrap();
+    assert!(store.delete_device(&a).await.unwrap());
+    assert_eq!(store.load_device(&a).await.unwrap(), None);
+    assert_eq!(store.count_prekeys(&a).await.unwrap(), 0);
+    let acc = store.get_account(&a).await.unwrap();
+    assert_eq!((acc.jid, acc.status), (None, AccountStatus::LoggedOut));
+    assert!(!store.delete_device(&a).await.unwrap());
+    // Pairing again (same JID) works, and starts pre-key ids afresh.
+    store
+        .save_device(&a, &creds(1, 4, 32), Some(jid))
+        .await
+        .unwrap();
+    assert_eq!(store.next_prekey_id(&a).await.unwrap(), 1);
+    store.save_prekeys(&a, &[prekey(1)]).await.unwrap();
+    store.delete_account(&a).await.unwrap();
+    assert_eq!(store.load_device(&a).await.unwrap(), None);
+    assert_eq!(store.count_prekeys(&a).await.unwrap(), 0);
+}
+
+/// Pre-keys round-trip, get marked uploaded, are removed once; duplicates conflict.
+pub async fn prekeys_round_trip(store: DynStore) {
+    let a = id("pk");
+    store
+        .create_account(NewAccount::new(a.clone()))
+        .await
+        .unwrap();
+    store.save_device(&a, &creds(1, 9, 32), None).await.unwrap();
+    assert_eq!(store.next_prekey_id(&a).await.unwrap(), 1);
+    let keys: Vec<_> = (1..=30).map(prekey).collect();
+    store.save_prekeys(&a, &keys).await.unwrap();
+    assert_eq!(store.count_prekeys(&a).await.unwrap(), 30);
+    assert_eq!(store.get_prekey(&a, 7).await.unwrap(), Some(prekey(7)));
+    store.mark_prekeys_uploaded(&a, &[7, 8]).await.unwrap();
+    assert!(store.get_prekey(&a, 7).await.unwrap().unwrap().uploaded);
+    assert!(!store.get_prekey(&a, 9).await.unwrap().unwrap().uploaded);
+    assert!(store.remove_prekey(&a, 7).await.unwrap());
+    assert!(!store.remove_prekey(&a, 7).await.unwrap());
+    assert_eq!(store.get_prekey(&a, 7).await.unwrap(), None);
+    let err = store
+        .save_prekeys(&a, &[prekey(31), prekey(8)])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
+    // The failed batch stored nothing (one transaction).
+    assert_eq!(store.get_prekey(&a, 31).await.unwrap(), None);
+    for bad in [0, MAX_PREKEY_ID + 1] {
+        let err = store.save_prekeys(&a, &[prekey(bad)]).await.unwrap_err();
+        assert!(matches!(err, StoreError::InvalidInput(_)), "{err:?}");
+    }
+    // Another account's keys are separate.
+    let b = id("pk2");
+    store
+        .create_account(NewAccount::new(b.clone()))
+        .await
+        .unwrap();
+    store.save_device(&b, &creds(1, 9, 32), None).await.unwrap();
+    assert_eq!(store.get_prekey(&b, 8).await.unwrap(), None);
+    store.save_prekeys(&b, &[prekey(8)]).await.unwrap();
+}
+
+/// The next id moves past every stored id, even after keys are removed, and wraps
+/// after the 24-bit maximum.
+pub async fn prekey_ids_are_never_reused(store: DynStore) {
+    let a = id("pkid");
+    store
+        .create_account(NewAccount::new(a.clone()))
+        .await
+        .unwrap();
+    store.save_device(&a, &creds(1, 9, 32), None).await.unwrap();
+    store
+        .save_prekeys(&a, &[prekey(1), prekey(2), prekey(3)])
+        .await
+        .unwrap();
+    assert_eq!(store.next_prekey_id(&a).await.unwrap(), 4);
+    for i in 1..=3 {
+        store.remove_prekey(&a, i).await.unwrap();
+    }
+    assert_eq!(store.next_prekey_id(&a).await.unwrap(), 4);
+    // Re-saving credentials (login refresh) keeps the counter.
+    store.save_device(&a, &creds(1, 8, 32), None).await.unwrap();
+    assert_eq!(store.next_prekey_id(&a).await.unwrap(), 4);
+    store
+        .save_prekeys(&a, &[prekey(MAX_PREKEY_ID)])
+        .await
+        .unwrap();
+    assert_eq!(store.next_prekey_id(&a).await.unwrap(), 1);
+}
+
+/// `Debug` of credentials and pre-keys shows no secret bytes.
+pub async fn device_secrets_stay_out_of_debug(store: DynStore) {
+    let secret = DeviceCredentials {
+        format: 1,
+        data: b"very-secret-bytes".to_vec(),
+    };
+    let shown = format!("{secret:?}");
+    assert!(!shown.contains("118") && !shown.contains("very"), "{shown}");
+    let k = StoredPreKey {
+        id: 5,
+        private: [0xab; 32],
+        uploaded: false,
+    };
+    assert!(!format!("{k:?}").contains("171"));
+    assert!(!format!("{:?}", store).contains("very"));
 }
 
 /// Opening the same database again (while the first store is still open, and after

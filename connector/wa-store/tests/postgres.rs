@@ -62,7 +62,7 @@ async fn concurrent_openers_migrate_once() {
         .await
         .unwrap()
         .get(0);
-    assert_eq!(n, 1);
+    assert_eq!(n, wa_store::SCHEMA_VERSION);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -84,7 +84,7 @@ async fn newer_schema_is_refused() {
             err,
             StoreError::SchemaTooNew {
                 found: 42,
-                supported: 1
+                supported: 2
             }
         ),
         "{err:?}"

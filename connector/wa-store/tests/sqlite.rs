@@ -52,8 +52,11 @@ async fn file_uri_opens_wal_database_with_foreign_keys() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(versions, vec![(1, "init".to_string())]);
-    assert_eq!(wa_store::SCHEMA_VERSION, 1);
+    assert_eq!(
+        versions,
+        vec![(1, "init".to_string()), (2, "devices".to_string())]
+    );
+    assert_eq!(wa_store::SCHEMA_VERSION, 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -97,7 +100,7 @@ async fn newer_schema_is_refused() {
             err,
             StoreError::SchemaTooNew {
                 found: 99,
-                supported: 1
+                supported: 2
             }
         ),
         "{err:?}"

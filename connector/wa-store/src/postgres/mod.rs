@@ -1,5 +1,6 @@
 //! The PostgreSQL backend: for cloud deployments, pooled with deadpool.
 
+mod device;
 mod migrate;
 
 use std::time::Duration;
