@@ -718,7 +718,11 @@ pub async fn device_secrets_stay_out_of_debug(store: DynStore) {
         format: 1,
         data: b"very-secret-bytes".to_vec(),
     };
-    let shown = format!("{secret:?}");
+    let a = id("dbg");
+    store.create_account(NewAccount::new(a.clone())).await.unwrap();
+    store.save_device(&a, &secret, None).await.unwrap();
+    let loaded = store.load_device(&a).await.unwrap();
+    let shown = format!("{secret:?} {loaded:?}");
     assert!(!shown.contains("118") && !shown.contains("very"), "{shown}");
     let k = StoredPreKey {
         id: 5,
