@@ -231,21 +231,43 @@ pub struct PhoneAccount {
     pub key: keys::KeyPair,
     /// JID the new companion gets.
     pub companion_jid: Jid,
+    /// LID the new companion gets, when the account has one.
+    pub companion_lid: Option<Jid>,
     /// Key index assigned to the companion.
     pub key_index: u32,
     /// Hosted (business API) account.
     pub hosted: bool,
 }
 
+/// What the phone learns of a companion (from its QR code or pairing code): enough to
+/// sign it, nothing secret of the companion's own.
+#[derive(Debug, Clone, Copy)]
+pub struct CompanionKeys<'a> {
+    /// The companion's Signal identity public key.
+    pub identity: &'a [u8; 32],
+    /// The ADV secret shared with the companion.
+    pub adv_secret: &'a [u8; 32],
+}
+
+impl<'a> From<&'a Credentials> for CompanionKeys<'a> {
+    fn from(creds: &'a Credentials) -> Self {
+        Self {
+            identity: &creds.identity_key.public,
+            adv_secret: &creds.adv_secret,
+        }
+    }
+}
+
 /// Phone-side counterpart, for tests and the simulator: builds the `pair-success` iq the
 /// server relays after the phone scanned our QR.
-pub fn build_pair_success<R: RngCore + CryptoRng>(
+pub fn build_pair_success<'a, R: RngCore + CryptoRng>(
     iq_id: &str,
-    companion: &Credentials,
+    companion: impl Into<CompanionKeys<'a>>,
     phone: &PhoneAccount,
     timestamp: u64,
     rng: &mut R,
 ) -> Node {
+    let companion = companion.into();
     let (account_key, jid, key_index, hosted) = (
         &phone.key,
         &phone.companion_jid,
@@ -260,12 +282,7 @@ pub fn build_pair_success<R: RngCore + CryptoRng>(
         device_type: hosted.then_some(AdvEncryptionType::Hosted as i32),
     }
     .encode_to_vec();
-    let msg = [
-        &ACCOUNT_SIG_PREFIX[..],
-        &details,
-        &companion.identity_key.public,
-    ]
-    .concat();
+    let msg = [&ACCOUNT_SIG_PREFIX[..], &details, &companion.identity[..]].concat();
     let signed = AdvSignedDeviceIdentity {
         account_signature: Some(account_key.sign(&msg, rng).to_vec()),
         account_signature_key: Some(account_key.public.to_vec()),
@@ -273,7 +290,7 @@ pub fn build_pair_success<R: RngCore + CryptoRng>(
         device_signature: None,
     }
     .encode_to_vec();
-    let mut mac = <Hmac<Sha256>>::new_from_slice(&companion.adv_secret).expect("any key length");
+    let mut mac = <Hmac<Sha256>>::new_from_slice(companion.adv_secret).expect("any key length");
     if hosted {
         mac.update(&HOSTED_HMAC_PREFIX);
     }
@@ -284,6 +301,10 @@ pub fn build_pair_success<R: RngCore + CryptoRng>(
         account_type: hosted.then_some(AdvEncryptionType::Hosted as i32),
     }
     .encode_to_vec();
+    let mut device = Node::new("device").attr("jid", jid.clone());
+    if let Some(lid) = &phone.companion_lid {
+        device = device.attr("lid", lid.clone());
+    }
     Node::new("iq")
         .attr("from", Jid::server_jid())
         .attr("id", iq_id)
@@ -293,7 +314,7 @@ pub fn build_pair_success<R: RngCore + CryptoRng>(
             Node::new("pair-success")
                 .child(Node::new("device-identity").bytes(container))
                 .child(Node::new("platform").attr("name", "android"))
-                .child(Node::new("device").attr("jid", jid.clone())),
+                .child(device),
         )
 }
 

@@ -176,6 +176,7 @@ fn qr_pairing_then_login() {
     let phone = PhoneAccount {
         key: KeyPair::generate(&mut rng),
         companion_jid: "4915112345678:4@s.whatsapp.net".parse().unwrap(),
+        companion_lid: None,
         key_index: 2,
         hosted: false,
     };
@@ -302,6 +303,7 @@ fn pair_success_with_wrong_secret_closes() {
     let phone = PhoneAccount {
         key: KeyPair::generate(&mut rng),
         companion_jid: "1:1@s.whatsapp.net".parse().unwrap(),
+        companion_lid: None,
         key_index: 1,
         hosted: false,
     };
@@ -397,6 +399,7 @@ fn pairing_code_flow() {
     let phone = PhoneAccount {
         key: KeyPair::generate(&mut rng),
         companion_jid: "4915112345678:5@s.whatsapp.net".parse().unwrap(),
+        companion_lid: None,
         key_index: 1,
         hosted: false,
     };

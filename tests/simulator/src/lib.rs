@@ -11,7 +11,6 @@ mod login;
 mod media;
 mod pair_code;
 mod pairing;
-mod phone;
 mod prekeys;
 mod receipts;
 mod router;

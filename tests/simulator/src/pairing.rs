@@ -5,15 +5,17 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
+use rand_core::OsRng;
 use tracing::{info, warn};
 use wa_proto::binary::{Jid, Node, jid::HIDDEN_USER_SERVER, jid::USER_SERVER};
-use wa_proto::pair::{QR_LINK_PREFIX, verify_pair_device_sign};
+use wa_proto::pair::{
+    CompanionKeys, PhoneAccount, QR_LINK_PREFIX, build_pair_success, verify_pair_device_sign,
+};
 use wa_proto::proto::payload::client_payload::DevicePairingRegistrationData;
 
 use crate::connection::Phase;
 use crate::error::{ApiError, StanzaError};
 use crate::pair_code::CodeRequest;
-use crate::phone::{self, Companion};
 use crate::router::Ctx;
 use crate::state::{ConnLink, Device, SignedKey, State, random_token, unix_now};
 
@@ -178,17 +180,23 @@ pub(crate) fn prepare_pair_success(
     let jid = Jid::device(phone, device, USER_SERVER);
     let lid = Jid::device(account.lid.clone(), device, HIDDEN_USER_SERVER);
     let iq_id = random_token(8);
-    let node = phone::pair_success(
+    // The phone signs the companion exactly as the protocol crate's phone side does.
+    let signer = PhoneAccount {
+        key: account.key.clone(),
+        companion_jid: jid.clone(),
+        companion_lid: Some(lid.clone()),
+        key_index: u32::from(device),
+        hosted: false,
+    };
+    let node = build_pair_success(
         &iq_id,
-        &Companion {
+        CompanionKeys {
             identity: &identity,
             adv_secret,
-            jid: &jid,
-            lid: &lid,
-            key_index: u32::from(device),
         },
-        &account.key,
+        &signer,
         unix_now(),
+        &mut OsRng,
     );
     let account_key = account.key.public;
     let reg = state
