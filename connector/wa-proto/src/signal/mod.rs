@@ -21,6 +21,8 @@ pub mod ratchet;
 pub mod sender_key;
 pub mod session;
 pub mod store;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod x3dh;
 
 pub use cipher::CiphertextMessage;
@@ -91,6 +93,25 @@ pub fn unpad_message(message: &[u8]) -> Result<&[u8], PaddingError> {
         return Err(PaddingError);
     }
     Ok(&message[..message.len() - n])
+}
+
+#[cfg(test)]
+mod memory_store_contract {
+    use super::store::MemoryStore;
+    use super::testing::StoreSetup;
+
+    fn open(setup: StoreSetup) -> MemoryStore {
+        let mut s = MemoryStore::new(setup.local);
+        s.pre_keys = setup.pre_keys.into_iter().map(|k| (k.id, k)).collect();
+        s.signed_pre_keys = setup
+            .signed_pre_keys
+            .into_iter()
+            .map(|k| (k.id, k))
+            .collect();
+        s
+    }
+
+    crate::signal_store_integration_tests!(open);
 }
 
 #[cfg(test)]
