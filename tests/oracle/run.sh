@@ -5,7 +5,8 @@
 #   ./run.sh vectors   regenerate the frozen JSON vectors under connector/wa-proto/tests/vectors
 #   ./run.sh live      regenerate, run the frozen tests, then have the oracle decode/verify OUR bytes
 #   ./run.sh bench     criterion bench of our node encode+decode vs the oracle on the same corpus
-#   ./run.sh crypto-vectors  regenerate signal.json, media.json, appstate.json (libsignal/Baileys)
+#   ./run.sh crypto-vectors  regenerate signal.json, media.json, appstate.json,
+#                            appstate_snapshot.json (libsignal/Baileys)
 #   ./run.sh crypto-live     regenerate the crypto vectors, run the frozen tests, then the
 #                            two-way live check (our Signal/group/media/app-state outputs
 #                            consumed by libsignal/Baileys, media up to 65 MiB + 3 streamed)
@@ -38,11 +39,11 @@ case "${1:-live}" in
     (cd "$root" && cargo bench -p wa-proto --bench nodes -- --noplot)
     node bench.mjs "$CARGO_TARGET_DIR/criterion/nodes_corpus/encode_decode/new/estimates.json"
     ;;
-  crypto-vectors) install; node gen-signal.mjs; node gen-media.mjs; node gen-appstate.mjs ;;
+  crypto-vectors) install; node gen-signal.mjs; node gen-media.mjs; node gen-appstate.mjs; node gen-appstate-snapshot.mjs ;;
   crypto-live)
     install
-    node gen-signal.mjs; node gen-media.mjs; node gen-appstate.mjs
-    (cd "$root" && cargo test -p wa-proto --test signal_oracle --test media_oracle --test appstate_oracle --test signal_props)
+    node gen-signal.mjs; node gen-media.mjs; node gen-appstate.mjs; node gen-appstate-snapshot.mjs
+    (cd "$root" && cargo test -p wa-proto --test signal_oracle --test media_oracle --test appstate_oracle --test appstate_snapshot_oracle --test signal_props)
     (cd "$root" && cargo build -q -p wa-proto --release --example crypto_peer)
     node check-crypto-live.mjs "$CARGO_TARGET_DIR/release/examples/crypto_peer"
     ;;

@@ -5,15 +5,21 @@
 //! * [`keys`]: the five mutation keys expanded from an app-state sync key;
 //! * [`lthash`]: the 128-byte LT-hash ("WhatsApp Patch Integrity");
 //! * [`mac`]: value, index, snapshot and patch MACs;
-//! * [`patch`]: decoding (verify + decrypt + LT-hash update) and encoding of patches.
+//! * [`patch`]: decoding (verify + decrypt + LT-hash update) and encoding of patches;
+//! * [`snapshot`]: whole-collection snapshots and external blobs (snapshot bodies and
+//!   external mutations), fetched by the caller and verified here.
 
 pub mod keys;
 pub mod lthash;
 pub mod mac;
 pub mod patch;
+pub mod snapshot;
 
 pub use keys::MutationKeys;
 pub use lthash::LtHash;
 pub use patch::{
     AppStateError, CollectionState, DecodedMutation, PatchInput, decode_patch, encode_patch,
+};
+pub use snapshot::{
+    decode_patch_with, decode_snapshot, decode_snapshot_reference, open_external_blob,
 };

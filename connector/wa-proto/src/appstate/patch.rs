@@ -41,6 +41,16 @@ pub enum AppStateError {
     /// The LT-hash after the patch does not match its snapshot MAC.
     #[error("snapshot MAC (LT-hash) mismatch at version {0}")]
     BadSnapshotMac(u64),
+    /// The patch keeps its mutations in an external blob: decode it with
+    /// [`decode_patch_with`](super::decode_patch_with), which fetches the blob.
+    #[error("patch has external mutations (use decode_patch_with)")]
+    ExternalMutations,
+    /// The fetcher returned no bytes for an external blob (its own error stays with it).
+    #[error("external blob {0} unavailable")]
+    BlobUnavailable(String),
+    /// An external blob did not verify or decrypt as `md-app-state` media.
+    #[error("external blob: {0}")]
+    ExternalBlob(#[from] crate::media::MediaError),
 }
 
 fn hex_id(id: &[u8]) -> String {
@@ -101,13 +111,18 @@ fn k32(b: &[u8], what: &'static str) -> Result<[u8; 32], AppStateError> {
 
 /// Verifies and decodes `patch` of collection `name` on top of `state`. `key` looks up
 /// an app-state sync key's `keyData` by key id. Returns the new state and the
-/// mutations; `state` is untouched, so a failed patch changes nothing.
+/// mutations; `state` is untouched, so a failed patch changes nothing. A patch whose
+/// mutations live in an external blob fails with [`AppStateError::ExternalMutations`]:
+/// use [`decode_patch_with`](super::decode_patch_with) for those.
 pub fn decode_patch(
     patch: &pb::SyncdPatch,
     name: &str,
     state: &CollectionState,
     mut key: impl FnMut(&[u8]) -> Option<Vec<u8>>,
 ) -> Result<(CollectionState, Vec<DecodedMutation>), AppStateError> {
+    if patch.external_mutations.is_some() {
+        return Err(AppStateError::ExternalMutations);
+    }
     let version = patch
         .version
         .as_ref()
@@ -127,14 +142,7 @@ pub fn decode_patch(
     let blobs: Vec<&[u8]> = patch
         .mutations
         .iter()
-        .map(|m| {
-            m.record
-                .as_ref()
-                .and_then(|r| r.value.as_ref())
-                .and_then(|v| v.blob.as_deref())
-                .filter(|b| b.len() >= 32 + 32)
-                .ok_or(AppStateError::Malformed("mutation value"))
-        })
+        .map(|m| value_blob(m.record.as_ref()))
         .collect::<Result<_, _>>()?;
     let macs: Vec<&[u8]> = blobs.iter().map(|b| &b[b.len() - 32..]).collect();
     let snap = patch.snapshot_mac.as_deref().unwrap_or_default();
@@ -150,36 +158,7 @@ pub fn decode_patch(
             .as_ref()
             .ok_or(AppStateError::Malformed("record"))?;
         let op = Operation::from_proto(m.operation.unwrap_or(0));
-        let key_id = record
-            .key_id
-            .as_ref()
-            .and_then(|k| k.id.as_deref())
-            .ok_or(AppStateError::Malformed("record key id"))?;
-        let keys = keys_for(key_id)?;
-        let (enc, vmac) = blob.split_at(blob.len() - 32);
-        if !ct_eq(&value_mac(op, enc, key_id, &keys.value_mac_key), vmac) {
-            return Err(AppStateError::BadValueMac(n));
-        }
-        let (iv, ct) = enc.split_at(16);
-        let plain = cbc::decrypt(&keys.value_encryption_key, &k16(iv), ct)
-            .map_err(|_| AppStateError::BadValue(n))?;
-        let action =
-            pb::SyncActionData::decode(plain.as_slice()).map_err(|_| AppStateError::BadValue(n))?;
-        let index = action.index.clone().unwrap_or_default();
-        let imac = record
-            .index
-            .as_ref()
-            .and_then(|i| i.blob.as_deref())
-            .ok_or(AppStateError::Malformed("record index"))?;
-        if !ct_eq(&index_mac(&index, &keys.index_key), imac) {
-            return Err(AppStateError::BadIndexMac(n));
-        }
-        next.mix(k32(imac, "index MAC")?, k32(vmac, "value MAC")?, op, n)?;
-        out.push(DecodedMutation {
-            operation: op,
-            index: String::from_utf8_lossy(&index).into_owned(),
-            action,
-        });
+        out.push(apply_record(&mut next, n, op, record, blob, &mut keys_for)?);
     }
     next.version = version;
     if !ct_eq(
@@ -189,6 +168,57 @@ pub fn decode_patch(
         return Err(AppStateError::BadSnapshotMac(version));
     }
     Ok((next, out))
+}
+
+/// A record's value blob (`iv || ciphertext || value MAC`), at least IV plus MAC long.
+pub(super) fn value_blob(record: Option<&pb::SyncdRecord>) -> Result<&[u8], AppStateError> {
+    record
+        .and_then(|r| r.value.as_ref())
+        .and_then(|v| v.blob.as_deref())
+        .filter(|b| b.len() >= 32 + 32)
+        .ok_or(AppStateError::Malformed("mutation value"))
+}
+
+/// Verifies one record (value MAC, decryption, index MAC), mixes it into `next` and
+/// returns it decoded; `n` names it in errors.
+pub(super) fn apply_record(
+    next: &mut CollectionState,
+    n: usize,
+    op: Operation,
+    record: &pb::SyncdRecord,
+    blob: &[u8],
+    keys_for: &mut impl FnMut(&[u8]) -> Result<MutationKeys, AppStateError>,
+) -> Result<DecodedMutation, AppStateError> {
+    let key_id = record
+        .key_id
+        .as_ref()
+        .and_then(|k| k.id.as_deref())
+        .ok_or(AppStateError::Malformed("record key id"))?;
+    let keys = keys_for(key_id)?;
+    let (enc, vmac) = blob.split_at(blob.len() - 32);
+    if !ct_eq(&value_mac(op, enc, key_id, &keys.value_mac_key), vmac) {
+        return Err(AppStateError::BadValueMac(n));
+    }
+    let (iv, ct) = enc.split_at(16);
+    let plain = cbc::decrypt(&keys.value_encryption_key, &k16(iv), ct)
+        .map_err(|_| AppStateError::BadValue(n))?;
+    let action =
+        pb::SyncActionData::decode(plain.as_slice()).map_err(|_| AppStateError::BadValue(n))?;
+    let index = action.index.clone().unwrap_or_default();
+    let imac = record
+        .index
+        .as_ref()
+        .and_then(|i| i.blob.as_deref())
+        .ok_or(AppStateError::Malformed("record index"))?;
+    if !ct_eq(&index_mac(&index, &keys.index_key), imac) {
+        return Err(AppStateError::BadIndexMac(n));
+    }
+    next.mix(k32(imac, "index MAC")?, k32(vmac, "value MAC")?, op, n)?;
+    Ok(DecodedMutation {
+        operation: op,
+        index: String::from_utf8_lossy(&index).into_owned(),
+        action,
+    })
 }
 
 fn k16(b: &[u8]) -> [u8; 16] {
