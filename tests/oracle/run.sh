@@ -11,7 +11,8 @@
 #                            two-way live check (our Signal/group/media/app-state outputs
 #                            consumed by libsignal/Baileys, media up to 65 MiB + 3 streamed)
 #   ./run.sh bench-crypto    criterion Signal/media benches beside libsignal/Baileys and
-#                            openssl speed; prints the ratios
+#                            openssl speed; prints the ratios, then the media peak RSS
+#                            for 1 MiB vs 256 MiB (examples/media_memory.rs)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -51,6 +52,11 @@ case "${1:-live}" in
     install
     (cd "$root" && cargo bench -p wa-proto --bench crypto -- --noplot)
     node bench-crypto.mjs "$CARGO_TARGET_DIR"
+    (cd "$root" && cargo build -q -p wa-proto --release --example media_memory)
+    echo "media peak RSS (VmHWM), encrypt streamed into decrypt, nothing kept:"
+    for mib in 1 256; do for par in one two; do
+      "$CARGO_TARGET_DIR/release/examples/media_memory" "$mib" "$par"
+    done; done
     ;;
   *) echo "usage: $0 install|tokens|vectors|live|bench|crypto-vectors|crypto-live|bench-crypto" >&2; exit 2 ;;
 esac
