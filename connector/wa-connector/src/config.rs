@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use wa_media::{MediaConfig, S3Config};
-use wa_store::DatabaseUri;
+use wa_proto::cert::TrustRoot;
+use wa_store::{AccountId, DatabaseUri};
 
 /// The WhatsApp HTTP gateway's connector.
 #[derive(Debug, Parser)]
@@ -90,6 +91,58 @@ pub struct ServeConfig {
     /// How long one API request may run, e.g. `30s`, `500ms`.
     #[arg(long = "request-timeout", env = "APP_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub request_timeout: Duration,
+
+    /// The WhatsApp chat WebSocket (`ws://` only for a local simulator).
+    #[arg(long = "wa-server-url", env = "WA_SERVER_URL", default_value = crate::accounts::DEFAULT_SERVER_URL, value_parser = parse_server_url)]
+    pub server_url: url::Url,
+
+    /// The Noise certificate root the server must present, as 64 hex digits
+    /// (optionally `:SERIAL`); default: WhatsApp's own root. Set it to a simulator's.
+    #[arg(long = "wa-trust-root", env = "WA_TRUST_ROOT", default_value = "whatsapp", value_parser = parse_trust_root)]
+    pub trust_root: TrustRoot,
+
+    /// Start linking this account id at startup when it has no credentials (its QR
+    /// code is drawn in the terminal). Accounts with credentials always resume.
+    #[arg(long = "link-account", env = "WA_LINK_ACCOUNT", value_parser = parse_account_id)]
+    pub link_account: Option<AccountId>,
+
+    /// Draw QR codes in the terminal while an account waits to be linked.
+    #[arg(long = "print-qr", env = "WA_PRINT_QR", default_value_t = true, action = clap::ArgAction::Set)]
+    pub print_qr: bool,
+}
+
+fn parse_server_url(value: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(value.trim()).map_err(|error| format!("not a URL: {error}"))?;
+    match url.scheme() {
+        "ws" | "wss" if url.host().is_some() => Ok(url),
+        "ws" | "wss" => Err("the URL needs a host".to_owned()),
+        other => Err(format!("expected ws:// or wss://, not `{other}`")),
+    }
+}
+
+/// Parses `HEX` or `HEX:SERIAL` (or `whatsapp` for the real root).
+fn parse_trust_root(value: &str) -> Result<TrustRoot, String> {
+    let value = value.trim();
+    if value.eq_ignore_ascii_case("whatsapp") {
+        return Ok(TrustRoot::default());
+    }
+    let (key, serial) = match value.split_once(':') {
+        Some((k, s)) => (
+            k,
+            s.parse::<u32>()
+                .map_err(|_| "the serial after `:` must be a number".to_owned())?,
+        ),
+        None => (value, wa_proto::cert::WA_ROOT_SERIAL),
+    };
+    let key: [u8; 32] = hex::decode(key)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| "expected 64 hex digits (a 32-byte public key)".to_owned())?;
+    Ok(TrustRoot { key, serial })
+}
+
+fn parse_account_id(value: &str) -> Result<AccountId, String> {
+    AccountId::new(value).map_err(|error| error.to_string())
 }
 
 /// A value that must never reach a log line.
@@ -300,6 +353,22 @@ mod tests {
         assert!(parse_webhook_url("https://example.com/hook").is_ok());
         assert!(parse_webhook_url("file:///etc/passwd").is_err());
         assert!(parse_webhook_url("not a url").is_err());
+    }
+
+    #[test]
+    fn server_url_and_trust_root() {
+        assert!(parse_server_url("wss://web.whatsapp.com/ws/chat").is_ok());
+        assert!(parse_server_url("ws://127.0.0.1:9/ws/chat").is_ok());
+        assert!(parse_server_url("https://web.whatsapp.com").is_err());
+        assert_eq!(parse_trust_root("whatsapp").unwrap(), TrustRoot::default());
+        let hex = "11".repeat(32);
+        let root = parse_trust_root(&hex).unwrap();
+        assert_eq!(root.key, [0x11; 32]);
+        assert_eq!(parse_trust_root(&format!("{hex}:7")).unwrap().serial, 7);
+        assert!(parse_trust_root("abcd").is_err());
+        assert!(parse_trust_root(&format!("{hex}:x")).is_err());
+        assert!(parse_account_id("main").is_ok());
+        assert!(parse_account_id("a b").is_err());
     }
 
     #[test]

@@ -1,15 +1,11 @@
-//! `wa-connector`: the gateway's one long-lived process.
-//!
-//! It holds the WhatsApp connections, owns the durable state, and in the
-//! embedded mode serves the REST API by hosting the `http-api` component.
-
-mod config;
-mod http_server;
-mod serve;
+//! `wa-connector`: the gateway's one long-lived process (the binary's edge: parse the
+//! command line, start the runtime, report errors in one line). Everything else is
+//! in the library.
 
 use std::process::ExitCode;
 
 use clap::Parser;
+use wa_connector::{config, serve};
 
 fn main() -> ExitCode {
     let cli = match config::Cli::try_parse() {

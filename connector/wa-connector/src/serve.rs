@@ -8,6 +8,7 @@ use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 use wa_host::{HostConfig, HostEngine, HttpComponent};
 
+use crate::accounts::{AccountManager, ConnectorOptions};
 use crate::config::ServeConfig;
 use crate::http_server;
 
@@ -17,6 +18,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         db = ?config.db_uri,
+        server = %config.server_url,
         media = ?config.media_uri,
         webhooks = config.webhooks.len(),
         basic_auth_accounts = config.basic_auth.0.len(),
@@ -37,6 +39,27 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
         .await
         .context("cannot open the media store (MEDIA_URI)")?;
     tracing::info!(store = store.kind(), media = media.kind(), "storage ready");
+
+    let accounts = Arc::new(AccountManager::new(
+        store.clone(),
+        ConnectorOptions {
+            server_url: config.server_url.to_string(),
+            trust_root: config.trust_root,
+            print_qr: config.print_qr,
+            ..ConnectorOptions::default()
+        },
+    ));
+    accounts
+        .resume_all()
+        .await
+        .context("cannot resume the linked accounts")?;
+    if let Some(id) = &config.link_account {
+        let handle = accounts
+            .start(id)
+            .await
+            .with_context(|| format!("cannot start account {id}"))?;
+        tracing::info!(account = %id, state = %handle.state(), "account started");
+    }
 
     let host_config = HostConfig {
         request_timeout: config.request_timeout,
@@ -67,6 +90,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
         shutdown_signal(),
     )
     .await?;
+    accounts.shutdown().await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -719,7 +719,10 @@ pub async fn device_secrets_stay_out_of_debug(store: DynStore) {
         data: b"very-secret-bytes".to_vec(),
     };
     let a = id("dbg");
-    store.create_account(NewAccount::new(a.clone())).await.unwrap();
+    store
+        .create_account(NewAccount::new(a.clone()))
+        .await
+        .unwrap();
     store.save_device(&a, &secret, None).await.unwrap();
     let loaded = store.load_device(&a).await.unwrap();
     let shown = format!("{secret:?} {loaded:?}");

@@ -1,0 +1,214 @@
+//! One WhatsApp connection, driven: the socket feeds `wa_proto::Connection`, its
+//! output goes back to the socket, its timers run on the [`Clock`], and its events go
+//! to an [`EventHandler`], in that order (as the state machine documents).
+//!
+//! Events are handled one at a time and the socket is not read while a handler runs:
+//! a handler that must commit something before acknowledging it (a paired device's
+//! credentials now; incoming messages later) simply awaits the store and then queues
+//! the acknowledgement on the connection it is given. Nothing is acknowledged before
+//! it is durable, and order is kept.
+
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use futures_util::{SinkExt, StreamExt};
+use rand_core::OsRng;
+use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::tungstenite::Message;
+use wa_proto::binary::{Jid, Node};
+use wa_proto::{CloseReason, Connection, Event, SendError};
+
+use crate::accounts::AccountError;
+use crate::clock::Clock;
+use crate::socket::WsStream;
+
+/// The protocol state machine with the OS random source, as the connector runs it.
+pub type WaConnection = Connection<OsRng>;
+
+/// Receives the connection's events, in order, with the connection at hand to answer.
+#[async_trait]
+pub trait EventHandler: Send {
+    /// What a handler failure carries back to the caller of [`drive`].
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Handles one event. Anything queued on `conn` is sent right after. An error
+    /// ends the connection (e.g. credentials could not be saved: going on would
+    /// lose a pairing).
+    async fn on_event(&mut self, conn: &mut WaConnection, event: Event) -> Result<(), Self::Error>;
+}
+
+/// Requests from an account's handle that need the live connection.
+#[derive(Debug)]
+pub enum Command {
+    /// Ask the server for a pairing code for this phone number (digits only).
+    PairingCode {
+        /// The phone number.
+        phone: String,
+        /// The code to type on the phone, or why not.
+        reply: oneshot::Sender<Result<String, SendError>>,
+    },
+    /// Unlink this device: tell the server (best effort), close, forget credentials.
+    Logout {
+        /// Answered once the credentials are gone.
+        reply: oneshot::Sender<Result<(), AccountError>>,
+    },
+    /// Close the connection and stop.
+    Shutdown,
+}
+
+/// How a driven connection ended.
+#[derive(Debug)]
+pub enum DriveEnd<E> {
+    /// The state machine closed the connection.
+    Closed(CloseReason),
+    /// The socket failed or the server closed it without a protocol goodbye.
+    Socket(String),
+    /// No handshake within the allowed time.
+    HandshakeTimeout,
+    /// The handler failed; the connection was closed.
+    Handler(E),
+    /// A logout was requested; the caller deletes the credentials and answers.
+    Logout(oneshot::Sender<Result<(), AccountError>>),
+    /// Shutdown was requested (or every handle is gone).
+    Shutdown,
+}
+
+/// Settings of one driven connection.
+#[derive(Debug, Clone, Copy)]
+pub struct DriveOptions {
+    /// Time allowed from the socket's opening to the end of the Noise handshake.
+    pub handshake_timeout: Duration,
+}
+
+impl Default for DriveOptions {
+    fn default() -> Self {
+        Self {
+            handshake_timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+/// `<iq xmlns=md type=set><remove-companion-device jid reason=user_initiated/>`: how a
+/// companion unlinks itself.
+fn remove_companion(id: &str, me: &Jid) -> Node {
+    Node::new("iq")
+        .attr("id", id)
+        .attr("to", Jid::server_jid())
+        .attr("type", "set")
+        .attr("xmlns", "md")
+        .child(
+            Node::new("remove-companion-device")
+                .attr("jid", me.clone())
+                .attr("reason", "user_initiated"),
+        )
+}
+
+type Sink = futures_util::stream::SplitSink<WsStream, Message>;
+
+async fn flush(conn: &mut WaConnection, sink: &mut Sink) -> Result<(), String> {
+    while let Some(bytes) = conn.poll_transmit() {
+        sink.send(Message::Binary(bytes.into()))
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Runs one connection until it ends. `cmds` stays with the caller across
+/// reconnects.
+pub async fn drive<H: EventHandler>(
+    ws: WsStream,
+    mut conn: WaConnection,
+    clock: &dyn Clock,
+    handler: &mut H,
+    cmds: &mut mpsc::Receiver<Command>,
+    opts: DriveOptions,
+) -> DriveEnd<H::Error> {
+    let (mut sink, mut source) = ws.split();
+    let handshake_deadline = clock.now() + opts.handshake_timeout;
+    let mut handshaken = false;
+    loop {
+        // 1. Everything the state machine wants sent.
+        if let Err(e) = flush(&mut conn, &mut sink).await {
+            return DriveEnd::Socket(e);
+        }
+        // 2. The next timer.
+        let mut deadline: Option<Instant> = conn.poll_timeout();
+        if !handshaken {
+            deadline = Some(deadline.map_or(handshake_deadline, |d| d.min(handshake_deadline)));
+        }
+        // 3. Events, each handled before the next input is read.
+        let mut closed = None;
+        while let Some(event) = conn.poll_event() {
+            match &event {
+                Event::Connected => handshaken = true,
+                Event::Closed(reason) => closed = Some(reason.clone()),
+                _ => {}
+            }
+            if let Err(e) = handler.on_event(&mut conn, event).await {
+                conn.close();
+                let _ = flush(&mut conn, &mut sink).await;
+                let _ = sink.close().await;
+                return DriveEnd::Handler(e);
+            }
+            // Answers the handler queued (acks, uploads) go out in order.
+            if let Err(e) = flush(&mut conn, &mut sink).await {
+                return DriveEnd::Socket(e);
+            }
+        }
+        if let Some(reason) = closed {
+            let _ = sink.close().await;
+            return DriveEnd::Closed(reason);
+        }
+        // 4. Wait for the socket, the timer or a command.
+        let sleep = async {
+            match deadline {
+                Some(d) => clock.sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            cmd = cmds.recv() => match cmd {
+                Some(Command::PairingCode { phone, reply }) => {
+                    let _ = reply.send(conn.request_pairing_code(&phone));
+                }
+                Some(Command::Logout { reply }) => {
+                    if let Some(me) = conn.credentials().me.clone() && conn.is_connected() {
+                        let id = conn.next_id();
+                        let _ = conn.send_node(&remove_companion(&id, &me));
+                    }
+                    conn.close();
+                    let _ = flush(&mut conn, &mut sink).await;
+                    let _ = sink.close().await;
+                    return DriveEnd::Logout(reply);
+                }
+                Some(Command::Shutdown) | None => {
+                    conn.close();
+                    let _ = flush(&mut conn, &mut sink).await;
+                    let _ = sink.close().await;
+                    return DriveEnd::Shutdown;
+                }
+            },
+            msg = source.next() => match msg {
+                Some(Ok(Message::Binary(bytes))) => conn.handle_data(clock.now(), &bytes),
+                Some(Ok(Message::Close(frame))) => {
+                    return DriveEnd::Socket(format!(
+                        "server closed the WebSocket{}",
+                        frame.map(|f| format!(" ({})", f.code)).unwrap_or_default()
+                    ));
+                }
+                Some(Ok(_)) => {} // text, ping, pong: nothing for the protocol
+                Some(Err(e)) => return DriveEnd::Socket(e.to_string()),
+                None => return DriveEnd::Socket("connection closed".into()),
+            },
+            () = sleep => {
+                let now = clock.now();
+                if !handshaken && now >= handshake_deadline {
+                    let _ = sink.close().await;
+                    return DriveEnd::HandshakeTimeout;
+                }
+                conn.handle_timeout(now);
+            }
+        }
+    }
+}
