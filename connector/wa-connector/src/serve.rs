@@ -15,6 +15,7 @@ use crate::http_server;
 /// Runs the connector until SIGINT or SIGTERM.
 pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
     init_tracing(config.debug);
+    let stop = shutdown_signal();
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         db = ?config.db_uri,
@@ -87,7 +88,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
         listener,
         Arc::new(component),
         Arc::new(config.basic_auth.clone()),
-        shutdown_signal(),
+        stop,
     )
     .await?;
     accounts.shutdown().await;
@@ -108,24 +109,32 @@ fn init_tracing(debug: bool) {
         .try_init();
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Watches SIGINT and SIGTERM. The handlers are installed here, before the caller
+/// announces it is listening, so a signal sent right after that line is never met
+/// by the default action (an abrupt exit that would skip closing the connections).
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
+        use tokio::signal::unix::{SignalKind, signal};
+        let handlers = signal(SignalKind::terminate())
+            .and_then(|term| Ok((term, signal(SignalKind::interrupt())?)));
+        async move {
+            match handlers {
+                Ok((mut term, mut int)) => {
+                    tokio::select! {
+                        _ = term.recv() => {},
+                        _ = int.recv() => {},
+                    }
+                }
                 Err(error) => {
                     tracing::warn!(%error, "cannot watch SIGTERM; stopping on Ctrl-C only");
-                    let _ = ctrl_c.await;
-                    return;
+                    let _ = tokio::signal::ctrl_c().await;
                 }
-            };
-        tokio::select! {
-            _ = ctrl_c => {},
-            _ = term.recv() => {},
+            }
         }
     }
     #[cfg(not(unix))]
-    let _ = ctrl_c.await;
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
