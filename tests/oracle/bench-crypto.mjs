@@ -3,12 +3,21 @@
 // key logic + node decipher for media MB/s, `openssl speed` for the media floor; reads
 // our criterion estimates and prints the ratios.
 import { execSync } from 'node:child_process';
-import { readFileSync, unlinkSync } from 'node:fs';
+import { readFileSync, unlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { require, fixedKeyPair } from './lib.mjs';
 import { makeStore, libKey } from './gen-signal.mjs';
 import { plainStream, baileysEncrypt, baileysDecryptFile, settled } from './gen-media.mjs';
 
 const target = process.argv[2];
+function opensslFloorOnly() {
+  const sha = opensslMBs('sha256'), aes = opensslMBs('aes-256-cbc');
+  return { sha, aes, floor: 1 / (3 / sha + 1 / aes), load: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ') };
+}
+if (target === '--floor-only') {
+  // Run before criterion, so the report shows the floor on both sides of our numbers.
+  writeFileSync(process.argv[3], JSON.stringify(opensslFloorOnly()));
+  process.exit(0);
+}
 const est = (p) => JSON.parse(readFileSync(`${target}/criterion/${p}/new/estimates.json`, 'utf8')).mean.point_estimate; // ns
 const libsignal = require('libsignal');
 const curve = require('libsignal/src/curve.js');
@@ -71,6 +80,11 @@ const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join('
 console.log(`load average at report: ${load} on ${(await import('node:os')).cpus().length} cpus`);
 console.log(`signal round trips/s: ours ${f(ours.rt)}  libsignal-node ${f(lib)}  ratio ${f(ours.rt / lib)}x (goal >= 5x)`);
 console.log(`openssl: sha256 ${f(sha)} MB/s, aes-256-cbc ${f(aes)} MB/s -> one-core media floor ${f(floor)} MB/s`);
+const beforePath = `${target}/openssl-floor-before.json`;
+if (existsSync(beforePath)) {
+  const b = JSON.parse(readFileSync(beforePath, 'utf8'));
+  console.log(`openssl before criterion (load ${b.load}): sha256 ${f(b.sha)}, aes-256-cbc ${f(b.aes)} -> floor ${f(b.floor)} MB/s; ours/floor-before: encrypt ${(ours.enc / b.floor).toFixed(2)}, 2 threads ${(ours.enc2 / b.floor).toFixed(2)}, decrypt ${(ours.dec / b.floor).toFixed(2)}`);
+}
 console.log(`media encrypt MB/s: ours ${f(ours.enc)}  baileys ${f(m.encMBs)}  ours/floor ${(ours.enc / floor).toFixed(2)} (goal >= 0.9)  ours/baileys ${(ours.enc / m.encMBs).toFixed(2)}`);
 console.log(`media encrypt 2 threads MB/s: ours ${f(ours.enc2)}  ours/one-core-floor ${(ours.enc2 / floor).toFixed(2)} (goal >= 1.5; needs 2 idle cores)`);
 console.log(`media decrypt MB/s: ours ${f(ours.dec)}  baileys-logic ${f(m.decMBs)}  ours/floor ${(ours.dec / decFloor).toFixed(2)}  ours/baileys ${(ours.dec / m.decMBs).toFixed(2)}`);

@@ -50,6 +50,8 @@ case "${1:-live}" in
     ;;
   bench-crypto)
     install
+    (cd "$root" && cargo bench -p wa-proto --bench crypto --no-run)
+    node bench-crypto.mjs --floor-only "$CARGO_TARGET_DIR/openssl-floor-before.json"
     (cd "$root" && cargo bench -p wa-proto --bench crypto -- --noplot)
     node bench-crypto.mjs "$CARGO_TARGET_DIR"
     (cd "$root" && cargo build -q -p wa-proto --release --example media_memory)
