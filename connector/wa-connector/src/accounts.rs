@@ -48,7 +48,8 @@ pub enum AccountState {
     /// Unlinked (by the phone, the server or [`AccountHandle::logout`]); credentials
     /// are deleted and the task has ended.
     LoggedOut,
-    /// Stopped by shutdown (credentials kept), or failed beyond retrying.
+    /// Stopped by shutdown (credentials kept), replaced by another connection of the
+    /// same device, or failed beyond retrying (unreadable credentials).
     Stopped,
 }
 
@@ -524,6 +525,7 @@ impl AccountTask {
             let mut session = Session {
                 task: &self,
                 logged_in: false,
+                replaced: false,
                 prekey_upload: None,
             };
             let end = driver::drive(
@@ -540,6 +542,17 @@ impl AccountTask {
             if session.logged_in {
                 attempt = 0;
             }
+            if session.replaced {
+                // Another connection (another connector with the same credentials)
+                // took this device over. Reconnecting would take it back and start a
+                // tug of war between the two; stop and let the operator decide.
+                warn!("another connection replaced this one; account stopped");
+                self.publish(|s| {
+                    s.state = AccountState::Stopped;
+                    s.last_disconnect = Some("replaced by another connection".into());
+                });
+                return;
+            }
             let why = match end {
                 DriveEnd::Closed(CloseReason::RestartRequired) => {
                     info!("server asked for a restart; reconnecting now");
@@ -553,6 +566,12 @@ impl AccountTask {
                 }
                 DriveEnd::Logout(reply) => return self.finish(Interrupt::Logout(reply)).await,
                 DriveEnd::Shutdown => return self.finish(Interrupt::Shutdown).await,
+                DriveEnd::Closed(CloseReason::QrExhausted) => {
+                    // Nobody scanned in time: not a failure, just fetch new codes.
+                    info!("QR codes expired unscanned; asking for new ones");
+                    attempt = 0;
+                    "QR codes expired".to_owned()
+                }
                 DriveEnd::Closed(reason) => format!("{reason:?}"),
                 DriveEnd::Socket(e) => e,
                 DriveEnd::HandshakeTimeout => "handshake timed out".to_owned(),
@@ -648,6 +667,8 @@ pub enum SessionError {
 struct Session<'a> {
     task: &'a AccountTask,
     logged_in: bool,
+    /// The server said another connection took over this device.
+    replaced: bool,
     prekey_upload: Option<PendingUpload>,
 }
 
@@ -712,9 +733,13 @@ impl EventHandler for Session<'_> {
                     self.prekey_upload = Some(prekeys::upload(&t.store, &t.id, conn).await?);
                 }
             }
-            Event::StreamError { code, .. } => {
+            Event::StreamError { code, node } => {
+                self.replaced = node
+                    .get_child("conflict")
+                    .is_some_and(|c| c.attr_str("type").as_deref() == Some("replaced"));
                 warn!(
                     code = code.as_deref().unwrap_or("none"),
+                    replaced = self.replaced,
                     "stream error from the server"
                 );
             }

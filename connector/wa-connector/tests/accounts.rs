@@ -32,6 +32,10 @@ async fn postgres(name: &str) -> DynStore {
 }
 
 async fn simulator() -> SimulatorHandle {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
     Simulator::start(SimulatorConfig::default())
         .await
         .expect("simulator starts")
@@ -340,5 +344,106 @@ async fn keepalive_runs_on_the_injected_clock() {
         "no reconnect: every ping was answered"
     );
     assert!(sim.is_online(&jid));
+    manager.shutdown().await;
+}
+
+/// A second connector logging in with the same credentials replaces the first:
+/// the first stops instead of fighting back; the second stays logged in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replaced_connection_stops_instead_of_fighting() {
+    let sim = simulator().await;
+    let store = sqlite("replaced").await;
+    let first = AccountManager::new(store.clone(), options(&sim));
+    let jid = link_by_qr(&sim, &first, "gina", "15550007777").await;
+    let h1 = first.handle(&id("gina")).unwrap();
+    let second = AccountManager::new(store.clone(), options(&sim));
+    let h2 = second.start(&id("gina")).await.unwrap();
+    h2.wait_for_state(AccountState::LoggedIn, WAIT)
+        .await
+        .unwrap();
+    let s1 = h1
+        .wait_for_state(AccountState::Stopped, WAIT)
+        .await
+        .unwrap();
+    assert_eq!(
+        s1.last_disconnect.as_deref(),
+        Some("replaced by another connection")
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(h2.state(), AccountState::LoggedIn);
+    assert_eq!(h2.status().logins, 1);
+    assert!(sim.is_online(&jid));
+    // Credentials are kept: only the connection was taken over.
+    assert!(store.load_device(&id("gina")).await.unwrap().is_some());
+    second.shutdown().await;
+}
+
+/// A server that no longer knows the device answers the login with 401: the
+/// credentials are void, so they are deleted and the account ends logged out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_logout_deletes_credentials() {
+    let root = [7u8; 32];
+    let config = || SimulatorConfig {
+        root_private: Some(root),
+        ..SimulatorConfig::default()
+    };
+    let sim = Simulator::start(config()).await.unwrap();
+    let store = sqlite("server_logout").await;
+    let manager = AccountManager::new(store.clone(), options(&sim));
+    link_by_qr(&sim, &manager, "hank", "15550008888").await;
+    manager.shutdown().await;
+    sim.shutdown().await;
+
+    // Same root (so the handshake passes), but it has never seen this device.
+    let forgetful = Simulator::start(config()).await.unwrap();
+    let manager = AccountManager::new(store.clone(), options(&forgetful));
+    let h = manager.resume_all().await.unwrap().remove(0);
+    h.wait_for_state(AccountState::LoggedOut, WAIT)
+        .await
+        .unwrap();
+    assert!(store.load_device(&id("hank")).await.unwrap().is_none());
+    let stored = store.get_account(&id("hank")).await.unwrap();
+    assert_eq!(stored.status, StoredStatus::LoggedOut);
+}
+
+/// QR codes that expire unscanned are replaced by a fresh set (new connection),
+/// driven here by jumping the injected clock past every code's lifetime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_qr_codes_are_renewed() {
+    let sim = simulator().await;
+    let store = sqlite("qr_renew").await;
+    let clock = ManualClock::new();
+    let manager = AccountManager::with_clock(store, options(&sim), Arc::new(clock.clone()));
+    let h = manager.start(&id("ivy")).await.unwrap();
+    let first = h
+        .wait_for_state(AccountState::WaitingForPairing, WAIT)
+        .await
+        .unwrap()
+        .qr_code
+        .unwrap();
+    let ticker = {
+        let clock = clock.clone();
+        tokio::spawn(async move {
+            loop {
+                clock.advance(Duration::from_secs(61));
+                tokio::time::sleep(Duration::from_millis(30)).await;
+            }
+        })
+    };
+    let renewed = h
+        .wait_for(WAIT, |s| {
+            s.state == AccountState::WaitingForPairing
+                && s.last_disconnect.as_deref() == Some("QR codes expired")
+        })
+        .await;
+    ticker.abort();
+    let renewed = renewed.unwrap().qr_code.unwrap();
+    assert_ne!(renewed, first);
+    // The renewed code still links (same device keys, new ref).
+    let qr = h.qr_code().unwrap();
+    sim.scan_qr(&qr, "15550009999").unwrap();
+    h.wait_for_state(AccountState::LoggedIn, WAIT)
+        .await
+        .unwrap();
     manager.shutdown().await;
 }
