@@ -126,10 +126,14 @@ async function mediaCheck() {
     const plainPath = `${scratch}plain-${seed}`, encPath = `${scratch}enc-${seed}`;
     await pipeline(plainStream(seed, len), createWriteStream(plainPath));
     const key = createHash('sha256').update(`live media key ${seed}`).digest();
-    const ours = await peer({ op: 'media_encrypt_file', type, media_key: hex(key), in: plainPath, out: encPath });
-    const d = await baileysDecryptFile(B, type, hex(key), encPath);
-    check(d.macOk && d.file_sha256 === ours.file_sha256 && d.file_enc_sha256 === ours.file_enc_sha256 && d.file_length === len, `media ${type} ${len}: Baileys' logic decrypts ours`);
-    unlinkSync(plainPath); unlinkSync(encPath);
+    // Files of 1 MiB and more also go through our two-thread encryptor.
+    for (const threads of len >= (1 << 20) ? [1, 2] : [1]) {
+      const ours = await peer({ op: 'media_encrypt_file', type, media_key: hex(key), in: plainPath, out: encPath, threads });
+      const d = await baileysDecryptFile(B, type, hex(key), encPath);
+      check(d.macOk && d.file_sha256 === ours.file_sha256 && d.file_enc_sha256 === ours.file_enc_sha256 && d.file_length === len, `media ${type} ${len} (${threads} thread${threads > 1 ? 's' : ''}): Baileys' logic decrypts ours`);
+      unlinkSync(encPath);
+    }
+    unlinkSync(plainPath);
   }
   console.log(`media: ${jobs.length} files both ways (${TYPES.length} types, up to ${(65 << 20) + 3} bytes)`);
 }

@@ -14,7 +14,7 @@ use wa_proto::appstate::mac::Operation;
 use wa_proto::appstate::{CollectionState, PatchInput, encode_patch};
 use wa_proto::creds::SignedPreKey;
 use wa_proto::keys::KeyPair;
-use wa_proto::media::{self, ExpectedHashes, MediaType};
+use wa_proto::media::{self, ExpectedHashes, MediaType, Parallelism};
 use wa_proto::prekeys::PreKey;
 use wa_proto::proto::appstate::SyncActionValue;
 use wa_proto::signal::keys::LocalIdentity;
@@ -146,7 +146,13 @@ fn main() {
                 let output = std::io::BufWriter::new(
                     std::fs::File::create(c["out"].as_str().unwrap()).unwrap(),
                 );
-                let r = media::encrypt_stream(&k32(h(&c, "media_key")), ty, input, output).unwrap();
+                let par = match c["threads"].as_u64() {
+                    Some(2) => Parallelism::Two,
+                    _ => Parallelism::One,
+                };
+                let r =
+                    media::encrypt_stream_with(&k32(h(&c, "media_key")), ty, input, output, par)
+                        .unwrap();
                 json!({"file_sha256": hex::encode(r.file_sha256), "file_enc_sha256": hex::encode(r.file_enc_sha256), "mac": hex::encode(r.mac), "file_length": r.file_length})
             }
             "media_decrypt_file" => {
