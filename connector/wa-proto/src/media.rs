@@ -353,7 +353,13 @@ impl Parallelism {
         match self {
             Self::One => false,
             Self::Two => true,
-            Self::Auto => std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2),
+            // std reads the cgroup quota files to answer this: ask once per process.
+            Self::Auto => {
+                static TWO: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+                *TWO.get_or_init(|| {
+                    std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2)
+                })
+            }
         }
     }
 }
