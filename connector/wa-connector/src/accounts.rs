@@ -139,6 +139,12 @@ pub enum AccountError {
     /// The connection refused the request.
     #[error("connection: {0}")]
     Connection(#[from] SendError),
+    /// The server did not register the pairing code (its error code, or `timeout`).
+    #[error("the server refused the pairing code request ({0})")]
+    PairingRefused(String),
+    /// A pairing code request is already waiting for the server.
+    #[error("a pairing code request is already in progress")]
+    PairingInProgress,
     /// The state asked for did not come in time.
     #[error("timed out waiting for the account (state {0})")]
     Timeout(AccountState),
@@ -276,7 +282,7 @@ impl AccountHandle {
             .send(Command::PairingCode { phone, reply })
             .await
             .map_err(|_| AccountError::NotRunning)?;
-        Ok(rx.await.map_err(|_| AccountError::NotRunning)??)
+        rx.await.map_err(|_| AccountError::NotRunning)?
     }
 
     /// Unlinks the device: tells the server when connected, deletes the stored
@@ -615,7 +621,7 @@ impl AccountTask {
                 () = &mut sleep => return Interrupt::Elapsed,
                 cmd = cmds.recv() => match cmd {
                     Some(Command::PairingCode { reply, .. }) => {
-                        let _ = reply.send(Err(SendError::NotConnected));
+                        let _ = reply.send(Err(SendError::NotConnected.into()));
                     }
                     Some(Command::Logout { reply }) => return Interrupt::Logout(reply),
                     Some(Command::Shutdown) | None => return Interrupt::Shutdown,

@@ -16,7 +16,7 @@ use rand_core::OsRng;
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Message;
 use wa_proto::binary::{Jid, Node};
-use wa_proto::{CloseReason, Connection, Event, SendError};
+use wa_proto::{CloseReason, Connection, Event};
 
 use crate::accounts::AccountError;
 use crate::clock::Clock;
@@ -44,8 +44,8 @@ pub enum Command {
     PairingCode {
         /// The phone number.
         phone: String,
-        /// The code to type on the phone, or why not.
-        reply: oneshot::Sender<Result<String, SendError>>,
+        /// The code to type on the phone once the server registered it, or why not.
+        reply: oneshot::Sender<Result<String, AccountError>>,
     },
     /// Unlink this device: tell the server (best effort), close, forget credentials.
     Logout {
@@ -71,6 +71,35 @@ pub enum DriveEnd<E> {
     Logout(oneshot::Sender<Result<(), AccountError>>),
     /// Shutdown was requested (or every handle is gone).
     Shutdown,
+}
+
+/// How long the server may take to register a pairing code request.
+pub const PAIRING_CODE_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// A pairing code sent to the server, answered to the caller once the server
+/// registered it: a code shown before that could be typed on the phone in vain.
+struct PendingCode {
+    code: String,
+    reply: oneshot::Sender<Result<String, AccountError>>,
+    deadline: Instant,
+}
+
+impl PendingCode {
+    /// Whether `node` answers the request: an iq result carrying
+    /// `link_code_companion_reg`, or an iq error while the request is pending.
+    fn answer(&self, node: &Node) -> Option<Result<(), String>> {
+        if node.tag != "iq" {
+            return None;
+        }
+        match node.attr_str("type").as_deref() {
+            Some("result") if node.get_child("link_code_companion_reg").is_some() => Some(Ok(())),
+            Some("error") => Some(Err(node
+                .get_child("error")
+                .and_then(|e| e.attr_str("code").map(|c| c.into_owned()))
+                .unwrap_or_else(|| "unknown".into()))),
+            _ => None,
+        }
+    }
 }
 
 /// Settings of one driven connection.
@@ -127,6 +156,7 @@ pub async fn drive<H: EventHandler>(
     let (mut sink, mut source) = ws.split();
     let handshake_deadline = clock.now() + opts.handshake_timeout;
     let mut handshaken = false;
+    let mut pending_code: Option<PendingCode> = None;
     loop {
         // 1. Everything the state machine wants sent.
         if let Err(e) = flush(&mut conn, &mut sink).await {
@@ -134,8 +164,14 @@ pub async fn drive<H: EventHandler>(
         }
         // 2. The next timer.
         let mut deadline: Option<Instant> = conn.poll_timeout();
-        if !handshaken {
-            deadline = Some(deadline.map_or(handshake_deadline, |d| d.min(handshake_deadline)));
+        for extra in [
+            (!handshaken).then_some(handshake_deadline),
+            pending_code.as_ref().map(|p| p.deadline),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            deadline = Some(deadline.map_or(extra, |d| d.min(extra)));
         }
         // 3. Events, each handled before the next input is read.
         let mut closed = None;
@@ -143,6 +179,17 @@ pub async fn drive<H: EventHandler>(
             match &event {
                 Event::Connected => handshaken = true,
                 Event::Closed(reason) => closed = Some(reason.clone()),
+                Event::Node(node) => {
+                    if let Some(answer) = pending_code.as_ref().and_then(|p| p.answer(node))
+                        && let Some(p) = pending_code.take()
+                    {
+                        let _ = p.reply.send(match answer {
+                            Ok(()) => Ok(p.code),
+                            Err(code) => Err(AccountError::PairingRefused(code)),
+                        });
+                        continue;
+                    }
+                }
                 _ => {}
             }
             if let Err(e) = handler.on_event(&mut conn, event).await {
@@ -170,7 +217,22 @@ pub async fn drive<H: EventHandler>(
         tokio::select! {
             cmd = cmds.recv() => match cmd {
                 Some(Command::PairingCode { phone, reply }) => {
-                    let _ = reply.send(conn.request_pairing_code(&phone));
+                    if pending_code.is_some() {
+                        let _ = reply.send(Err(AccountError::PairingInProgress));
+                    } else {
+                        match conn.request_pairing_code(&phone) {
+                            Ok(code) => {
+                                pending_code = Some(PendingCode {
+                                    code,
+                                    reply,
+                                    deadline: clock.now() + PAIRING_CODE_TIMEOUT,
+                                });
+                            }
+                            Err(e) => {
+                                let _ = reply.send(Err(e.into()));
+                            }
+                        }
+                    }
                 }
                 Some(Command::Logout { reply }) => {
                     if let Some(me) = conn.credentials().me.clone() && conn.is_connected() {
@@ -207,8 +269,54 @@ pub async fn drive<H: EventHandler>(
                     let _ = sink.close().await;
                     return DriveEnd::HandshakeTimeout;
                 }
+                if pending_code.as_ref().is_some_and(|p| now >= p.deadline)
+                    && let Some(p) = pending_code.take()
+                {
+                    let _ = p.reply.send(Err(AccountError::PairingRefused("timeout".into())));
+                }
                 conn.handle_timeout(now);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending() -> PendingCode {
+        let (reply, _rx) = oneshot::channel();
+        PendingCode {
+            code: "ABCD1234".into(),
+            reply,
+            deadline: Instant::now(),
+        }
+    }
+
+    #[test]
+    fn pairing_code_answers_are_recognised() {
+        let p = pending();
+        let ok = Node::new("iq")
+            .attr("type", "result")
+            .attr("id", "1")
+            .child(Node::new("link_code_companion_reg"));
+        assert_eq!(p.answer(&ok), Some(Ok(())));
+        let err = Node::new("iq")
+            .attr("type", "error")
+            .child(Node::new("error").attr("code", "429"));
+        assert_eq!(p.answer(&err), Some(Err("429".into())));
+        // Other results (pings, pre-key counts) and other stanzas are not answers.
+        let other = Node::new("iq").attr("type", "result").attr("id", "2");
+        assert_eq!(p.answer(&other), None);
+        assert_eq!(p.answer(&Node::new("notification")), None);
+    }
+
+    #[test]
+    fn remove_companion_names_our_device() {
+        let me = Jid::device("15551234567", 2, "s.whatsapp.net");
+        let node = remove_companion("x1", &me);
+        let child = node.get_child("remove-companion-device").unwrap();
+        assert_eq!(child.attr_jid("jid"), Some(me));
+        assert_eq!(node.attr_str("xmlns").as_deref(), Some("md"));
     }
 }
