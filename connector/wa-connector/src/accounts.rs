@@ -418,6 +418,24 @@ impl AccountManager {
         v
     }
 
+    /// Stops one account (connection closed, credentials kept) and waits for its
+    /// task; false if it was not running.
+    pub async fn stop(&self, id: &AccountId) -> bool {
+        let Some(r) = self.running().remove(id) else {
+            return false;
+        };
+        let _ = r.handle.cmds.send(Command::Shutdown).await;
+        let abort = r.task.abort_handle();
+        if tokio::time::timeout(Duration::from_secs(10), r.task)
+            .await
+            .is_err()
+        {
+            warn!(account = %id, "account task did not stop in time; aborted");
+            abort.abort();
+        }
+        true
+    }
+
     /// Stops every account (connections closed, credentials kept) and waits for
     /// their tasks.
     pub async fn shutdown(&self) {
@@ -481,6 +499,8 @@ impl AccountTask {
         // links it, so that QR codes stay valid across reconnects.
         let mut unlinked: Option<Credentials> = None;
         let mut attempt: u32 = 0;
+        // Numbers this account's connections in the logs (`connection{n=3}`).
+        let mut connection: u64 = 0;
         loop {
             let creds = match self.store.load_device(&self.id).await {
                 Ok(Some(stored)) => match credentials::decode(&stored) {
@@ -544,7 +564,9 @@ impl AccountTask {
                     handshake_timeout: self.opts.handshake_timeout,
                 },
             )
+            .instrument(info_span!("connection", n = connection))
             .await;
+            connection += 1;
             if session.logged_in {
                 attempt = 0;
             }

@@ -442,3 +442,57 @@ async fn expired_qr_codes_are_renewed() {
         .unwrap();
     manager.shutdown().await;
 }
+
+/// A server that upgrades the WebSocket but never answers the Noise hello: the
+/// handshake deadline (on the injected clock) ends the attempt and the account
+/// retries; stopping one account leaves the others alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_server_hits_the_handshake_deadline() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((tcp, _)) = listener.accept().await {
+            if let Ok(ws) = tokio_tungstenite::accept_async(tcp).await {
+                held.push(ws); // keep it open, say nothing
+            }
+        }
+    });
+    let store = sqlite("silent").await;
+    let clock = ManualClock::new();
+    let opts = ConnectorOptions {
+        server_url: format!("ws://{addr}/ws/chat"),
+        handshake_timeout: Duration::from_secs(20),
+        backoff: Backoff {
+            initial: Duration::from_millis(10),
+            max: Duration::from_millis(10),
+            multiplier: 1.0,
+            jitter: 0.0,
+        },
+        ..ConnectorOptions::default()
+    };
+    let manager = AccountManager::with_clock(store, opts, Arc::new(clock.clone()));
+    let h = manager.start(&id("jack")).await.unwrap();
+    let other = manager.start(&id("kate")).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        h.state(),
+        AccountState::Connecting,
+        "still waiting for the hello"
+    );
+    clock.advance(Duration::from_secs(21));
+    let s = h
+        .wait_for(WAIT, |s| {
+            s.last_disconnect.as_deref() == Some("handshake timed out")
+        })
+        .await
+        .unwrap();
+    assert!(s.reconnect_attempt >= 1);
+    assert!(manager.stop(&id("jack")).await);
+    assert!(!manager.stop(&id("jack")).await);
+    assert_eq!(h.state(), AccountState::Stopped);
+    assert_ne!(other.state(), AccountState::Stopped);
+    manager.shutdown().await;
+    assert_eq!(other.state(), AccountState::Stopped);
+    server.abort();
+}

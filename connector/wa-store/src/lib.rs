@@ -35,9 +35,9 @@ pub use uri::{
 
 /// Everything the connector keeps durably, one sub-trait per concern.
 ///
-/// Later issues add sub-traits (device credentials, Signal sessions/pre-keys/sender
-/// keys, contacts, chats, messages, outbox, inbox) to this bound; each backend then
-/// implements them next to its migrations. Code holds a [`DynStore`].
+/// Device credentials and pre-keys are here ([`DeviceStore`]); later issues add
+/// sub-traits (Signal sessions and sender keys, contacts, chats, messages, outbox,
+/// inbox) to this bound; each backend then implements them next to its migrations. Code holds a [`DynStore`].
 pub trait Store: AccountStore + SettingsStore + DeviceStore {
     /// The backend's tag (`"sqlite"`, `"postgres"`), for logs and diagnostics.
     fn kind(&self) -> &'static str;
