@@ -528,9 +528,11 @@ impl AccountTask {
             let paired = creds.is_paired();
             self.set_state(AccountState::Connecting);
             debug!(url = %self.opts.server_url, paired, attempt, "connecting");
-            let ws = match socket::connect(&self.opts.server_url, self.opts.connect_timeout).await {
+            let connecting = self.connect_or_interrupt(&mut cmds).await;
+            let ws = match connecting {
                 Ok(ws) => ws,
-                Err(e) => {
+                Err(Err(how)) => return self.finish(how).await,
+                Err(Ok(e)) => {
                     warn!(error = %e, attempt, "connect failed");
                     self.publish(|s| {
                         s.state = AccountState::Disconnected;
@@ -617,6 +619,29 @@ impl AccountTask {
             match self.wait_backoff(&mut attempt, &mut cmds).await {
                 Interrupt::Elapsed => {}
                 other => return self.finish(other).await,
+            }
+        }
+    }
+
+    /// Opens the socket, still answering commands meanwhile: a shutdown or logout
+    /// does not wait for a slow or unreachable server. `Err(Ok(_))` is a failed
+    /// connect, `Err(Err(_))` an interruption.
+    async fn connect_or_interrupt(
+        &self,
+        cmds: &mut mpsc::Receiver<Command>,
+    ) -> Result<socket::WsStream, Result<socket::SocketError, Interrupt>> {
+        let connect = socket::connect(&self.opts.server_url, self.opts.connect_timeout);
+        tokio::pin!(connect);
+        loop {
+            tokio::select! {
+                result = &mut connect => return result.map_err(Ok),
+                cmd = cmds.recv() => match cmd {
+                    Some(Command::PairingCode { reply, .. }) => {
+                        let _ = reply.send(Err(SendError::NotConnected.into()));
+                    }
+                    Some(Command::Logout { reply }) => return Err(Err(Interrupt::Logout(reply))),
+                    Some(Command::Shutdown) | None => return Err(Err(Interrupt::Shutdown)),
+                },
             }
         }
     }

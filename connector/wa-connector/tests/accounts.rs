@@ -496,3 +496,38 @@ async fn silent_server_hits_the_handshake_deadline() {
     assert_eq!(other.state(), AccountState::Stopped);
     server.abort();
 }
+
+/// A server that accepts TCP but never upgrades the WebSocket: shutdown and logout
+/// are answered at once, not after the connect timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_are_answered_while_connecting() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((tcp, _)) = listener.accept().await {
+            held.push(tcp); // never answers the upgrade
+        }
+    });
+    let store = sqlite("stuck_connect").await;
+    let opts = ConnectorOptions {
+        server_url: format!("ws://{addr}/ws/chat"),
+        connect_timeout: Duration::from_secs(600),
+        ..ConnectorOptions::default()
+    };
+    let manager = AccountManager::new(store.clone(), opts);
+    let a = manager.start(&id("lara")).await.unwrap();
+    let b = manager.start(&id("mike")).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(a.state(), AccountState::Connecting);
+    tokio::time::timeout(Duration::from_secs(5), a.logout())
+        .await
+        .expect("logout answered while connecting")
+        .unwrap();
+    assert_eq!(a.state(), AccountState::LoggedOut);
+    let started = std::time::Instant::now();
+    manager.shutdown().await;
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(b.state(), AccountState::Stopped);
+    server.abort();
+}
