@@ -233,25 +233,30 @@ impl MediaEncryptor {
 
     /// The two-thread pipeline over `SUB`-byte pieces: this thread hashes the plaintext
     /// and encrypts piece `i` while the worker hashes the ciphertext of piece `i - 1`.
-    /// Each thread works on its own copies of the states (no false sharing of the
-    /// struct's cache lines), written back at the end. Returns false (nothing done)
-    /// when no thread could be started.
+    /// When this thread is done it takes the hash states back and hashes whatever the
+    /// worker has not reached yet, so a worker slowed by other load never makes the
+    /// call slower than encrypting on one thread would. Each thread works on its own
+    /// copies of the states (no false sharing), written back at the end. Returns false
+    /// (nothing done) when no thread could be started.
     fn process_two(&mut self, data: &mut [u8]) -> bool {
+        use std::sync::atomic::{AtomicBool, Ordering};
         let mut cbc = self.cbc.clone();
         let mut plain_sha = self.plain_sha.clone();
         let (mut mac, mut enc_sha) = (self.mac.clone(), self.enc_sha.clone());
+        let stop = AtomicBool::new(false);
         let hashed = std::thread::scope(|s| {
             let (tx, rx) = std::sync::mpsc::sync_channel::<&[u8]>(QUEUE);
+            let stop = &stop;
             let worker = std::thread::Builder::new()
                 .name("media-hash".into())
                 .spawn_scoped(s, move || {
-                    while let Some(piece) = next_piece(&rx) {
-                        for step in piece.chunks(STEP) {
-                            mac.update(step);
-                            enc_sha.update(step);
-                        }
+                    while !stop.load(Ordering::Acquire) {
+                        let Some(piece) = next_piece(&rx) else {
+                            break;
+                        };
+                        hash_ciphertext(&mut mac, &mut enc_sha, piece);
                     }
-                    (mac, enc_sha)
+                    (mac, enc_sha, rx)
                 });
             let Ok(worker) = worker else {
                 return None;
@@ -267,11 +272,16 @@ impl MediaEncryptor {
                     break;
                 }
             }
+            stop.store(true, Ordering::Release);
             drop(tx);
-            Some(match worker.join() {
+            let (mut mac, mut enc_sha, rx) = match worker.join() {
                 Ok(states) => states,
                 Err(panic) => std::panic::resume_unwind(panic),
-            })
+            };
+            for piece in rx.try_iter() {
+                hash_ciphertext(&mut mac, &mut enc_sha, piece);
+            }
+            Some((mac, enc_sha))
         });
         let Some((mac, enc_sha)) = hashed else {
             return false;
@@ -313,10 +323,19 @@ const SUB: usize = 32 * 1024;
 /// caller's buffer, so this bounds nothing but latency).
 const QUEUE: usize = 64;
 
+/// Feeds ciphertext to the HMAC and `fileEncSha256`, interleaved in `STEP`s (the two
+/// SHA-256 chains overlap in the out-of-order core).
+fn hash_ciphertext(mac: &mut HmacSha256, enc_sha: &mut Sha256, piece: &[u8]) {
+    for step in piece.chunks(STEP) {
+        mac.update(step);
+        enc_sha.update(step);
+    }
+}
+
 /// Spins before the hashing thread parks: it is usually a little faster than the
 /// cipher, so the next piece is microseconds away, and parking would make every send a
 /// wake-up (a syscall and, in VMs, an inter-processor interrupt).
-const SPINS: u32 = 4096;
+const SPINS: u32 = 256;
 
 /// The next piece for the hashing thread, or `None` when the sender is done.
 fn next_piece<'a>(rx: &std::sync::mpsc::Receiver<&'a [u8]>) -> Option<&'a [u8]> {
