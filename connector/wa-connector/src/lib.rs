@@ -1,10 +1,4 @@
-//! `wa-connector`: the gateway's one long-lived process, as a library so tests can
-//! run it in-process.
-//!
-//! It holds the WhatsApp connections ([`accounts`]: one task per account, each
-//! driving a sans-I/O `wa_proto::Connection` over a WebSocket through [`driver`]),
-//! owns the durable state (`wa-store`), and in the embedded mode serves the REST API
-//! by hosting the `http-api` component ([`serve`]).
+#![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
 pub mod accounts;
