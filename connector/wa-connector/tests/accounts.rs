@@ -295,10 +295,8 @@ async fn unreachable_server_backs_off_and_stops_cleanly() {
 
 /// Logout deletes the credentials and pre-keys and ends the account `logged_out`;
 /// a restart does not resume it.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn logout_clears_credentials() {
+async fn logout_clears_credentials(store: DynStore) {
     let sim = simulator().await;
-    let store = sqlite("logout").await;
     let manager = AccountManager::new(store.clone(), options(&sim));
     let jid = link_by_qr(&sim, &manager, "erin", "15550005555").await;
     let h = manager.handle(&id("erin")).unwrap();
@@ -340,6 +338,16 @@ async fn keepalive_runs_on_the_injected_clock() {
     );
     assert!(sim.is_online(&jid));
     manager.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_clears_credentials_on_sqlite() {
+    logout_clears_credentials(sqlite("logout").await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_clears_credentials_on_postgres() {
+    logout_clears_credentials(postgres("conn_logout").await).await;
 }
 
 /// A second connector logging in with the same credentials replaces the first:
