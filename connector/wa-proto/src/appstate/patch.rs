@@ -123,22 +123,9 @@ pub fn decode_patch(
     if patch.external_mutations.is_some() {
         return Err(AppStateError::ExternalMutations);
     }
-    let version = patch
-        .version
-        .as_ref()
-        .and_then(|v| v.version)
-        .ok_or(AppStateError::Malformed("missing version"))?;
-    let mut keys_for = |id: &[u8]| {
-        key(id)
-            .map(|d| MutationKeys::derive(&d))
-            .ok_or_else(|| AppStateError::MissingKey(id.to_vec()))
-    };
-    let patch_key_id = patch
-        .key_id
-        .as_ref()
-        .and_then(|k| k.id.clone())
-        .ok_or(AppStateError::Malformed("missing key id"))?;
-    let main = keys_for(&patch_key_id)?;
+    let version = required_version(patch.version.as_ref())?;
+    let mut keys_for = |id: &[u8]| mutation_keys(&mut key, id);
+    let main = keys_for(&required_key_id(patch.key_id.as_ref())?)?;
     let blobs: Vec<&[u8]> = patch
         .mutations
         .iter()
@@ -177,6 +164,30 @@ pub(super) fn value_blob(record: Option<&pb::SyncdRecord>) -> Result<&[u8], AppS
         .and_then(|v| v.blob.as_deref())
         .filter(|b| b.len() >= 32 + 32)
         .ok_or(AppStateError::Malformed("mutation value"))
+}
+
+/// The version every patch and snapshot must carry.
+pub(super) fn required_version(version: Option<&pb::SyncdVersion>) -> Result<u64, AppStateError> {
+    version
+        .and_then(|v| v.version)
+        .ok_or(AppStateError::Malformed("missing version"))
+}
+
+/// The id of the key every patch and snapshot is MACed with.
+pub(super) fn required_key_id(key_id: Option<&pb::KeyId>) -> Result<Vec<u8>, AppStateError> {
+    key_id
+        .and_then(|k| k.id.clone())
+        .ok_or(AppStateError::Malformed("missing key id"))
+}
+
+/// The mutation keys for `id`, from the caller's key lookup.
+pub(super) fn mutation_keys(
+    key: &mut impl FnMut(&[u8]) -> Option<Vec<u8>>,
+    id: &[u8],
+) -> Result<MutationKeys, AppStateError> {
+    key(id)
+        .map(|data| MutationKeys::derive(&data))
+        .ok_or_else(|| AppStateError::MissingKey(id.to_vec()))
 }
 
 /// Verifies one record (value MAC, decryption, index MAC), mixes it into `next` and

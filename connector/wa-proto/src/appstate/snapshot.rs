@@ -10,10 +10,10 @@
 
 use prost::Message;
 
-use super::keys::MutationKeys;
 use super::mac::{Operation, snapshot_mac};
 use super::patch::{
-    AppStateError, CollectionState, DecodedMutation, apply_record, decode_patch, value_blob,
+    AppStateError, CollectionState, DecodedMutation, apply_record, decode_patch, mutation_keys,
+    required_key_id, required_version, value_blob,
 };
 use crate::media::{self, ExpectedHashes, MediaType};
 use crate::proto::appstate as pb;
@@ -61,22 +61,9 @@ pub fn decode_snapshot(
     name: &str,
     mut key: impl FnMut(&[u8]) -> Option<Vec<u8>>,
 ) -> Result<(CollectionState, Vec<DecodedMutation>), AppStateError> {
-    let version = snapshot
-        .version
-        .as_ref()
-        .and_then(|v| v.version)
-        .ok_or(AppStateError::Malformed("missing version"))?;
-    let mut keys_for = |id: &[u8]| {
-        key(id)
-            .map(|d| MutationKeys::derive(&d))
-            .ok_or_else(|| AppStateError::MissingKey(id.to_vec()))
-    };
-    let snapshot_key_id = snapshot
-        .key_id
-        .as_ref()
-        .and_then(|k| k.id.clone())
-        .ok_or(AppStateError::Malformed("missing key id"))?;
-    let main = keys_for(&snapshot_key_id)?;
+    let version = required_version(snapshot.version.as_ref())?;
+    let mut keys_for = |id: &[u8]| mutation_keys(&mut key, id);
+    let main = keys_for(&required_key_id(snapshot.key_id.as_ref())?)?;
     let mut state = CollectionState::default();
     let mut out = Vec::with_capacity(snapshot.records.len());
     for (n, record) in snapshot.records.iter().enumerate() {
