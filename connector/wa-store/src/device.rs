@@ -139,3 +139,21 @@ pub trait DeviceStore: Send + Sync + fmt::Debug {
     /// How many pre-keys are stored for the account.
     async fn count_prekeys(&self, account: &AccountId) -> Result<u64>;
 }
+
+/// Checks what `save_device` is about to write, the same way on every backend.
+pub(crate) fn validate_save(credentials: &DeviceCredentials, jid: Option<&str>) -> Result<()> {
+    credentials.validate()?;
+    if let Some(jid) = jid {
+        crate::account::AccountPatch {
+            jid: Some(Some(jid.to_owned())),
+            ..Default::default()
+        }
+        .validate()?;
+    }
+    Ok(())
+}
+
+/// A stored `next_prekey_id` as the id type; anything out of range is corruption.
+pub(crate) fn next_prekey_id_from_db(n: i64) -> Result<u32> {
+    u32::try_from(n).map_err(|_| StoreError::Corrupt(format!("next pre-key id {n}")))
+}

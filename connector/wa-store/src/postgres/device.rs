@@ -50,7 +50,7 @@ async fn require_device(
     match row {
         Some(row) => {
             let n: i64 = row.try_get(0).map_err(corrupt)?;
-            u32::try_from(n).map_err(|_| StoreError::Corrupt(format!("next pre-key id {n}")))
+            crate::device::next_prekey_id_from_db(n)
         }
         None => Err(StoreError::not_found("device credentials", account)),
     }
@@ -64,14 +64,7 @@ impl DeviceStore for PostgresStore {
         credentials: &DeviceCredentials,
         jid: Option<&str>,
     ) -> Result<()> {
-        credentials.validate()?;
-        if let Some(jid) = jid {
-            crate::account::AccountPatch {
-                jid: Some(Some(jid.to_owned())),
-                ..Default::default()
-            }
-            .validate()?;
-        }
+        crate::device::validate_save(credentials, jid)?;
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(map_err)?;
         account_exists(&tx, account.as_str()).await?;

@@ -26,9 +26,7 @@ fn require_device(conn: &rusqlite::Connection, account: &str) -> Result<u32> {
         .optional()
         .map_err(map_err)?;
     match next {
-        Some(n) => {
-            u32::try_from(n).map_err(|_| StoreError::Corrupt(format!("next pre-key id {n}")))
-        }
+        Some(n) => crate::device::next_prekey_id_from_db(n),
         None => Err(StoreError::not_found("device credentials", account)),
     }
 }
@@ -41,14 +39,7 @@ impl DeviceStore for SqliteStore {
         credentials: &DeviceCredentials,
         jid: Option<&str>,
     ) -> Result<()> {
-        credentials.validate()?;
-        if let Some(jid) = jid {
-            crate::account::AccountPatch {
-                jid: Some(Some(jid.to_owned())),
-                ..Default::default()
-            }
-            .validate()?;
-        }
+        crate::device::validate_save(credentials, jid)?;
         let (account, credentials, jid) =
             (account.clone(), credentials.clone(), jid.map(str::to_owned));
         self.pool
