@@ -1,0 +1,31 @@
+# The connector's container image for the ECS deployment (terraform/).
+#
+# The build context is a staging folder holding the two build outputs, so the
+# (large) cargo target folder is never sent to the image builder:
+#
+#   cargo build --release -p wa-connector
+#   cargo xtask build-components --release
+#   mkdir -p dist/connector
+#   cp target/release/wa-connector target/components/wasm32-wasip2/release/http_api.wasm dist/connector/
+#   docker build -f terraform/docker/connector.Dockerfile -t wa-connector:v1 dist/connector
+#
+# Build the binary on (or for) Debian 12 so its glibc matches this base image.
+FROM debian:bookworm-slim
+
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin wa \
+    && mkdir -p /app/components /app/data \
+    && chown -R wa:wa /app/data
+
+COPY wa-connector /usr/local/bin/wa-connector
+# WA_HTTP_COMPONENT's default, relative to the working folder.
+COPY http_api.wasm /app/components/http_api.wasm
+
+WORKDIR /app
+USER wa
+# Compiled components are cached under data/ (WA_COMPONENT_CACHE's default);
+# the task's storage is ephemeral, so a new task compiles once at start.
+ENTRYPOINT ["/usr/local/bin/wa-connector"]
+CMD ["serve"]

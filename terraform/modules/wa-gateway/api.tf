@@ -1,0 +1,73 @@
+# The public HTTPS endpoint: an API Gateway HTTP API forwarding every route to
+# the connector through a VPC link. It gives a TLS URL without a domain or a
+# certificate, and the connector keeps no port open to the internet.
+# Limits to know: 30 s per request, 10 MB per request body.
+
+resource "aws_cloudwatch_log_group" "api" {
+  name              = "/aws/apigateway/${var.name}"
+  retention_in_days = var.log_retention_days
+
+  tags = local.tags
+}
+
+resource "aws_apigatewayv2_vpc_link" "this" {
+  name               = var.name
+  subnet_ids         = aws_subnet.public[*].id
+  security_group_ids = [aws_security_group.api_link.id]
+
+  tags = local.tags
+}
+
+resource "aws_apigatewayv2_api" "this" {
+  name          = var.name
+  description   = "REST API of the ${var.name} WhatsApp gateway"
+  protocol_type = "HTTP"
+
+  tags = local.tags
+}
+
+resource "aws_apigatewayv2_integration" "connector" {
+  api_id             = aws_apigatewayv2_api.this.id
+  integration_type   = "HTTP_PROXY"
+  integration_method = "ANY"
+  integration_uri    = aws_service_discovery_service.connector.arn
+  connection_type    = "VPC_LINK"
+  connection_id      = aws_apigatewayv2_vpc_link.this.id
+
+  payload_format_version = "1.0"
+  timeout_milliseconds   = 30000
+}
+
+resource "aws_apigatewayv2_route" "all" {
+  api_id    = aws_apigatewayv2_api.this.id
+  route_key = "$default"
+  target    = "integrations/${aws_apigatewayv2_integration.connector.id}"
+}
+
+resource "aws_apigatewayv2_stage" "default" {
+  api_id      = aws_apigatewayv2_api.this.id
+  name        = "$default"
+  auto_deploy = true
+
+  default_route_settings {
+    throttling_rate_limit  = var.api_throttle_rate
+    throttling_burst_limit = var.api_throttle_burst
+  }
+
+  # Access logs without the Authorization header or bodies.
+  access_log_settings {
+    destination_arn = aws_cloudwatch_log_group.api.arn
+    format = jsonencode({
+      requestId = "$context.requestId"
+      ip        = "$context.identity.sourceIp"
+      method    = "$context.httpMethod"
+      path      = "$context.path"
+      status    = "$context.status"
+      latencyMs = "$context.responseLatency"
+      upstream  = "$context.integration.status"
+      error     = "$context.integration.error"
+    })
+  }
+
+  tags = local.tags
+}
