@@ -1383,3 +1383,20 @@ fn the_example_tfvars_sets_declared_variables_and_every_required_one() {
         );
     }
 }
+
+#[test]
+fn the_module_reference_lists_every_input_and_output() {
+    let readme = std::fs::read_to_string(terraform_dir().join("README.md")).unwrap();
+    let modules = modules();
+    let module = gateway_module(&modules);
+    let names = module
+        .variables()
+        .into_keys()
+        .chain(module.outputs().into_keys());
+    for name in names {
+        assert!(
+            readme.contains(&format!("| `{name}`")),
+            "terraform/README.md has no table row for {name}"
+        );
+    }
+}
