@@ -8,7 +8,9 @@
 //!   [`session::SessionRecord`] (state in, updated state out, nothing changed on error);
 //! * [`sender_key`], [`group_cipher`]: group sender keys, `skmsg`;
 //! * [`store`]: the store traits (split by concern under [`store::SignalStore`]), the
-//!   in-memory store and store-driven helpers that report identity changes.
+//!   in-memory store and store-driven helpers that report identity changes;
+//! * [`staged`]: the store traits over preloaded records with a dirty set, for callers
+//!   whose database is async.
 //!
 //! Every state change is returned to the caller, never written behind its back: the
 //! connector commits Signal state in the same transaction as the message it belongs to.
@@ -20,6 +22,7 @@ pub mod keys;
 pub mod ratchet;
 pub mod sender_key;
 pub mod session;
+pub mod staged;
 pub mod store;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -28,6 +28,13 @@ pub struct SenderKeyName {
     pub sender: ProtocolAddress,
 }
 
+/// `group/name.device`, as logs and errors name a sender key.
+impl std::fmt::Display for SenderKeyName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.group_id, self.sender)
+    }
+}
+
 /// Keys for one group message: HKDF(seed, zero salt, "WhisperGroup", 48) -> iv, key.
 #[derive(Clone)]
 pub(crate) struct SenderKeyMessageKeys {
