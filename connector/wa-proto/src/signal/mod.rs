@@ -88,14 +88,20 @@ pub fn pad_message<R: RngCore + CryptoRng>(mut message: Vec<u8>, rng: &mut R) ->
 #[error("invalid message padding")]
 pub struct PaddingError;
 
-/// Strips WhatsApp's plaintext padding (the last byte says how many bytes to drop).
+/// Strips WhatsApp's plaintext padding: the last byte `n` says how many bytes to drop,
+/// and all `n` of them must equal `n` (the check whatsmeow applies; no upper bound, as
+/// other clients accept longer pads). A zero pad byte is refused: no client writes one.
 pub fn unpad_message(message: &[u8]) -> Result<&[u8], PaddingError> {
     let &n = message.last().ok_or(PaddingError)?;
-    let n = n as usize;
-    if n == 0 || n > message.len() {
+    let len = usize::from(n);
+    if len == 0 || len > message.len() {
         return Err(PaddingError);
     }
-    Ok(&message[..message.len() - n])
+    let (body, pad) = message.split_at(message.len() - len);
+    if pad.iter().any(|&b| b != n) {
+        return Err(PaddingError);
+    }
+    Ok(body)
 }
 
 #[cfg(test)]
@@ -131,5 +137,13 @@ mod tests {
         }
         assert_eq!(unpad_message(&[]), Err(PaddingError));
         assert_eq!(unpad_message(&[1, 9]), Err(PaddingError));
+        assert_eq!(
+            unpad_message(&[7, 3, 2, 3]),
+            Err(PaddingError),
+            "pad bytes differ"
+        );
+        assert_eq!(unpad_message(&[7, 0]), Err(PaddingError));
+        assert_eq!(unpad_message(&[7, 2, 2]).unwrap(), &[7]);
+        assert_eq!(unpad_message(&[17; 18]).unwrap(), &[17]);
     }
 }
