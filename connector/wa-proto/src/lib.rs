@@ -6,6 +6,8 @@ pub mod binary;
 mod cbc;
 pub mod cert;
 pub mod connection;
+/// What a decrypted `Message` is (summaries) and the messages we build (text, media, SKDM).
+pub mod content;
 pub mod creds;
 pub mod frame;
 pub mod handshake;
@@ -22,13 +24,20 @@ pub mod proto;
 pub mod receipt;
 /// Incoming `<message>` stanzas: addressing, `<enc>` payloads, plaintext decoding.
 pub mod receive;
+/// Outgoing messages: plaintext, message ids, the `<message>` stanza with per-device encs.
+pub mod send;
 pub mod server;
 pub mod signal;
 /// The error type and typed readers the stanza parsers share.
 pub mod stanza;
+/// Device lists (`usync`): which devices to encrypt a message for.
+pub mod usync;
 
 pub use connection::{CloseReason, Config, Connection, Event, ProtocolError, SendError};
+pub use content::{MediaKind, MediaRef, Summary, UploadedMedia};
 pub use creds::Credentials;
 pub use receipt::{IncomingReceipt, ReceiptKind, ServerAck};
 pub use receive::{EncKind, EncPart, IncomingMessage, MessageInfo};
+pub use send::{MessageStanza, StanzaKind};
 pub use stanza::StanzaError;
+pub use usync::UserDevices;
