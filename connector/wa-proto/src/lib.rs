@@ -10,10 +10,14 @@ pub mod connection;
 pub mod content;
 pub mod creds;
 pub mod frame;
+/// Groups (`w:g2`): create, query, membership changes, `w:gp2` notifications.
+pub mod groups;
 pub mod handshake;
 pub mod keepalive;
 pub mod keys;
 pub mod media;
+/// Media hosts and auth (`media_conn`), upload paths and upload answers.
+pub mod mediaconn;
 pub mod noise;
 pub mod pair;
 pub mod pair_code;
@@ -36,6 +40,8 @@ pub mod usync;
 pub use connection::{CloseReason, Config, Connection, Event, ProtocolError, SendError};
 pub use content::{MediaKind, MediaRef, Summary, UploadedMedia};
 pub use creds::Credentials;
+pub use groups::{GroupAction, GroupChange, GroupInfo, GroupParticipant, ParticipantAction};
+pub use mediaconn::{MediaConn, UploadResponse};
 pub use receipt::{IncomingReceipt, ReceiptKind, ServerAck};
 pub use receive::{EncKind, EncPart, IncomingMessage, MessageInfo};
 pub use send::{MessageStanza, StanzaKind};
