@@ -628,7 +628,7 @@ impl<R: RngCore + CryptoRng> Connection<R> {
             Ok(fin) => {
                 self.creds.adv_secret = fin.adv_secret;
                 self.qr = None;
-                let ack = ack_for(node);
+                let ack = crate::receipt::message_ack(node);
                 self.send_or_close(&ack);
                 let id = self.next_id();
                 let iq = md_iq(&id).child(fin.node);
@@ -666,17 +666,4 @@ fn md_iq(id: &str) -> Node {
         .attr("type", "set")
         .attr("id", id)
         .attr("xmlns", "md")
-}
-
-fn ack_for(node: &Node) -> Node {
-    let mut ack = Node::new("ack")
-        .attr("id", node.attr_str("id").unwrap_or_default().into_owned())
-        .attr("class", node.tag.clone());
-    if let Some(from) = node.get_attr("from") {
-        ack.set_attr("to", from.clone());
-    }
-    if let Some(t) = node.attr_str("type") {
-        ack.set_attr("type", t.into_owned());
-    }
-    ack
 }

@@ -1,4 +1,4 @@
-//! What a decrypted `Message` is, for storage and events ([`summarize`]), and the
+//! What a decrypted `Message` is, for storage and events ([`summarize`](crate::content::summarize)), and the
 //! messages the gateway sends (text, media, sender-key distribution).
 
 use crate::binary::Jid;

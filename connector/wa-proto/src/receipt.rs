@@ -1,8 +1,8 @@
 //! Receipts and acks: what we tell the server and senders about messages we handled,
 //! and what they tell us about ours.
 //!
-//! * `<ack>` (ours, [`message_ack`]) tells the server a stanza was handled, so it stops
-//!   redelivering it; `<ack>` from the server ([`parse_ack`]) confirms (or refuses) a
+//! * `<ack>` (ours, [`message_ack`](crate::receipt::message_ack)) tells the server a stanza was handled, so it stops
+//!   redelivering it; `<ack>` from the server ([`parse_ack`](crate::receipt::parse_ack)) confirms (or refuses) a
 //!   message we sent.
 //! * `<receipt>` travels to the other party: delivered (no `type`), `read`, `played`,
 //!   `retry` (please re-encrypt), `sender` (our own device got our message).

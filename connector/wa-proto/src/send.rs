@@ -1,11 +1,11 @@
 //! Outgoing messages: the plaintext each device gets, message ids, and the `<message>`
 //! stanza carrying one ciphertext per device.
 //!
-//! A 1:1 send encrypts [`encode_plaintext`] of the message for every device of the
-//! peer, and of [`device_sent`] (the same message wrapped with its destination) for our
+//! A 1:1 send encrypts [`encode_plaintext`](crate::send::encode_plaintext) of the message for every device of the
+//! peer, and of [`device_sent`](crate::send::device_sent) (the same message wrapped with its destination) for our
 //! own other devices, so they show it in the right chat. A group send encrypts the
 //! message once under our sender key (`skmsg`) and hands the sender-key distribution
-//! message pairwise to member devices that lack it. [`message_node`] assembles either.
+//! message pairwise to member devices that lack it. [`message_node`](crate::send::message_node) assembles either.
 
 use prost::Message as _;
 use rand_core::{CryptoRng, RngCore};
@@ -124,10 +124,11 @@ pub struct MessageStanza<'a> {
     pub participants: Vec<(Jid, CiphertextMessage)>,
     /// The group ciphertext under our sender key (groups only).
     pub skmsg: Option<Vec<u8>>,
-    /// Our serialized `ADVSignedDeviceIdentity` (the pairing account blob without the
-    /// account signature key). Sent only when some participant gets a `pkmsg`, since a
-    /// device starting a session with us must verify we belong to the account; pass it
-    /// whenever you have it.
+    /// Our serialized `ADVSignedDeviceIdentity` as stored at pairing
+    /// ([`crate::Credentials::account`], account signature key included, as whatsmeow
+    /// and Baileys send it). Put in the stanza only when some participant gets a
+    /// `pkmsg`: a device starting a session with us verifies from it that we belong to
+    /// the account. Pass it whenever you have it.
     pub device_identity: Option<Vec<u8>>,
 }
 

@@ -235,6 +235,12 @@ impl StagedStore {
     }
 }
 
+// The connector keeps one per account behind an async mutex.
+const _: fn() = || {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<StagedStore>();
+};
+
 impl StoreBase for StagedStore {
     type Error = StagedError;
 }
