@@ -253,6 +253,14 @@ impl SimulatorHandle {
             .map_or(0, |d| d.queue.len())
     }
 
+    /// Ids of the `message` stanzas the device has acknowledged so far, in order.
+    pub fn acked_messages(&self, device: &Jid) -> Vec<String> {
+        self.shared
+            .lock()
+            .device(device)
+            .map_or_else(Vec::new, |d| d.acked_messages.clone())
+    }
+
     /// One-time pre-keys the server holds for the device.
     pub fn prekey_count(&self, device: &Jid) -> usize {
         self.shared

@@ -251,6 +251,7 @@ pub(crate) fn handle_iq_answer(ctx: &mut Ctx<'_>, node: &Node) -> Result<(), Sta
         prekeys: Default::default(),
         key_index,
         queue: Default::default(),
+        acked_messages: Vec::new(),
     };
     ctx.state
         .account_mut(&pending.jid.user)

@@ -125,6 +125,9 @@ pub(crate) struct Device {
     pub key_index: u32,
     /// Stanzas delivered but not yet acknowledged.
     pub queue: VecDeque<Pending>,
+    /// Ids of the `message` stanzas the device acknowledged, in order (what a test
+    /// compares with what the client stored: nothing may be acked before it is).
+    pub acked_messages: Vec<String>,
 }
 
 /// A phone number with its simulated primary phone and linked devices.
@@ -259,7 +262,18 @@ impl State {
             return 0;
         };
         let before = dev.queue.len();
-        dev.queue.retain(|p| !p.acked_by(ack));
+        let acked = &mut dev.acked_messages;
+        dev.queue.retain(|p| {
+            if !p.acked_by(ack) {
+                return true;
+            }
+            if p.node.tag == "message"
+                && let Some(id) = p.node.attr_str("id")
+            {
+                acked.push(id.into_owned());
+            }
+            false
+        });
         before - dev.queue.len()
     }
 }
