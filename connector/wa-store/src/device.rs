@@ -111,8 +111,9 @@ pub trait DeviceStore: Send + Sync + fmt::Debug {
     /// The account's credentials, or `None` if it was never paired (or logged out).
     async fn load_device(&self, account: &AccountId) -> Result<Option<DeviceCredentials>>;
 
-    /// Logout: deletes the credentials and every pre-key, clears the JID and marks
-    /// the account `LoggedOut`, in one transaction. Returns whether credentials
+    /// Logout: deletes the credentials, every pre-key and the Signal state (sessions,
+    /// identities, sender keys and their holders), clears the JID and marks the account
+    /// `LoggedOut`, in one transaction; messages, chats, contacts and events stay. Returns whether credentials
     /// existed; `NotFound` if the account does not exist.
     async fn delete_device(&self, account: &AccountId) -> Result<bool>;
 

@@ -2,14 +2,22 @@
 #![warn(missing_docs)]
 
 mod account;
+mod changes;
+mod contacts;
 mod device;
 mod error;
+mod events;
+mod message;
 mod migrations;
+mod outbox;
 pub mod postgres;
+mod query;
 mod settings;
+mod signal;
 pub mod sqlite;
 mod time;
 mod uri;
+mod validate;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
@@ -20,13 +28,25 @@ pub use account::{
     Account, AccountId, AccountPatch, AccountStatus, AccountStore, MAX_ACCOUNT_ID_LEN,
     MAX_TEXT_LEN, NewAccount,
 };
+pub use changes::{ChangeStore, Changes, CommitOutcome};
+pub use contacts::{Contact, ContactStore, ContactUpdate, DeviceList, MAX_DEVICES_PER_USER};
 pub use device::{
     DeviceCredentials, DeviceStore, MAX_CREDENTIALS_LEN, MAX_PREKEY_ID, StoredPreKey,
 };
 pub use error::{Result, StoreError};
+pub use events::{
+    EventStore, MAX_EVENT_KIND_LEN, MAX_EVENT_PAYLOAD_LEN, MAX_EVENTS_PAGE, NewEvent, StoredEvent,
+};
+pub use message::{
+    Chat, ChatQuery, MAX_MESSAGE_CONTENT_LEN, MAX_MESSAGE_KIND_LEN, MAX_MESSAGE_TEXT_LEN,
+    MAX_PAGE_SIZE, MediaInfo, MessageQuery, MessageStatus, MessageStore, NewMessage, ReceiptUpdate,
+    StoredMessage,
+};
 pub use migrations::SCHEMA_VERSION;
+pub use outbox::{OutboxEntry, OutboxOutcome, OutboxStore, OutboxUpdate};
 pub use postgres::PostgresStore;
 pub use settings::{MAX_SETTING_KEY_LEN, SettingsStore};
+pub use signal::{MAX_SIGNAL_RECORD_LEN, SenderKeyId, SignalStateStore, SignalWrites};
 pub use sqlite::SqliteStore;
 pub use uri::{
     DEFAULT_BUSY_TIMEOUT, DEFAULT_POSTGRES_POOL_SIZE, DEFAULT_SQLITE_POOL_SIZE, DatabaseUri,
@@ -35,17 +55,30 @@ pub use uri::{
 
 /// Everything the connector keeps durably, one sub-trait per concern.
 ///
-/// Device credentials and pre-keys are here ([`DeviceStore`]); later issues add
-/// sub-traits (Signal sessions and sender keys, contacts, chats, messages, outbox,
-/// inbox) to this bound; each backend then implements them next to its migrations. Code holds a [`DynStore`].
-pub trait Store: AccountStore + SettingsStore + DeviceStore {
+/// Each concern is a sub-trait implemented by every backend next to its migrations;
+/// message traffic is written through the one transactional path, [`ChangeStore`].
+/// Code holds a [`DynStore`].
+pub trait Store:
+    AccountStore
+    + SettingsStore
+    + DeviceStore
+    + SignalStateStore
+    + MessageStore
+    + OutboxStore
+    + EventStore
+    + ContactStore
+    + ChangeStore
+{
     /// The backend's tag (`"sqlite"`, `"postgres"`), for logs and diagnostics.
     fn kind(&self) -> &'static str;
 }
 
 /// The traits to import so store methods can be called on a [`DynStore`].
 pub mod prelude {
-    pub use crate::{AccountStore, DeviceStore, SettingsStore, Store};
+    pub use crate::{
+        AccountStore, ChangeStore, ContactStore, DeviceStore, EventStore, MessageStore,
+        OutboxStore, SettingsStore, SignalStateStore, Store,
+    };
 }
 
 /// A store with its backend erased, shared across tasks.

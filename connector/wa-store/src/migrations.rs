@@ -26,6 +26,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "devices",
         sql: include_str!("../migrations/sqlite/002_devices.sql"),
     },
+    Migration {
+        version: 3,
+        name: "messaging",
+        sql: include_str!("../migrations/sqlite/003_messaging.sql"),
+    },
 ];
 
 /// PostgreSQL's migrations, in order.
@@ -40,10 +45,15 @@ pub(crate) const POSTGRES: &[Migration] = &[
         name: "devices",
         sql: include_str!("../migrations/postgres/002_devices.sql"),
     },
+    Migration {
+        version: 3,
+        name: "messaging",
+        sql: include_str!("../migrations/postgres/003_messaging.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows (the same for every backend).
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Which migration comes after `current`, if any.
 pub(crate) fn next_after(list: &'static [Migration], current: i64) -> Option<&'static Migration> {

@@ -84,7 +84,7 @@ async fn newer_schema_is_refused() {
             err,
             StoreError::SchemaTooNew {
                 found: 42,
-                supported: 2
+                supported: wa_store::SCHEMA_VERSION
             }
         ),
         "{err:?}"

@@ -54,9 +54,13 @@ async fn file_uri_opens_wal_database_with_foreign_keys() {
         .unwrap();
     assert_eq!(
         versions,
-        vec![(1, "init".to_string()), (2, "devices".to_string())]
+        vec![
+            (1, "init".to_string()),
+            (2, "devices".to_string()),
+            (3, "messaging".to_string())
+        ]
     );
-    assert_eq!(wa_store::SCHEMA_VERSION, 2);
+    assert_eq!(wa_store::SCHEMA_VERSION, 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -100,7 +104,7 @@ async fn newer_schema_is_refused() {
             err,
             StoreError::SchemaTooNew {
                 found: 99,
-                supported: 2
+                supported: wa_store::SCHEMA_VERSION
             }
         ),
         "{err:?}"

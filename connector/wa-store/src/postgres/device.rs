@@ -9,6 +9,7 @@ use crate::device::{
     validate_prekey_id,
 };
 use crate::error::{Result, StoreError};
+use crate::signal::SIGNAL_TABLES;
 use crate::time::now_millis;
 
 fn corrupt(e: tokio_postgres::Error) -> StoreError {
@@ -124,7 +125,8 @@ impl DeviceStore for PostgresStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(map_err)?;
         account_exists(&tx, account.as_str()).await?;
-        // Pre-keys go with the credentials (ON DELETE CASCADE).
+        // Pre-keys go with the credentials (ON DELETE CASCADE); the Signal state goes
+        // too, messages, chats, contacts and events stay.
         let n = tx
             .execute(
                 "DELETE FROM device_credentials WHERE account_id = $1",
@@ -132,6 +134,14 @@ impl DeviceStore for PostgresStore {
             )
             .await
             .map_err(map_err)?;
+        for table in SIGNAL_TABLES {
+            tx.execute(
+                &format!("DELETE FROM {table} WHERE account_id = $1"),
+                &[&account.as_str()],
+            )
+            .await
+            .map_err(map_err)?;
+        }
         tx.execute(
             "UPDATE accounts SET jid = NULL, status = $2, updated_at = GREATEST(updated_at, $3)
              WHERE id = $1",

@@ -1,13 +1,20 @@
 //! The PostgreSQL backend: for cloud deployments, pooled with deadpool.
 
+mod commit;
+mod contacts;
 mod device;
+mod events;
+mod messages;
 mod migrate;
+mod outbox;
+mod signal;
 
 use std::time::Duration;
 
 use async_trait::async_trait;
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::error::SqlState;
+use tokio_postgres::types::{FromSql, ToSql};
 use tokio_postgres::{NoTls, Row};
 
 use crate::Store;
@@ -79,6 +86,48 @@ pub(crate) fn map_err(e: tokio_postgres::Error) -> StoreError {
 fn unique_violation(e: &tokio_postgres::Error) -> Option<String> {
     let db = e.as_db_error()?;
     (db.code() == &SqlState::UNIQUE_VIOLATION).then(|| db.constraint().unwrap_or("").to_string())
+}
+
+/// Reads one column; a value of the wrong type is corruption.
+pub(crate) fn get<'a, T: FromSql<'a>>(row: &'a Row, idx: usize) -> Result<T> {
+    row.try_get(idx)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// Runs a statement through the connection's prepared-statement cache (one round trip
+/// once warm); returns the rows it affected.
+pub(crate) async fn exec(
+    client: &impl GenericClient,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<u64> {
+    let stmt = client.prepare_cached(sql).await.map_err(map_err)?;
+    client.execute(&stmt, params).await.map_err(map_err)
+}
+
+/// Runs a query through the prepared-statement cache.
+pub(crate) async fn query(
+    client: &impl GenericClient,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Vec<Row>> {
+    let stmt = client.prepare_cached(sql).await.map_err(map_err)?;
+    client.query(&stmt, params).await.map_err(map_err)
+}
+
+/// `NotFound` unless the account exists. Inside a transaction the row stays locked
+/// against deletion (`FOR KEY SHARE`) until the commit, without serialising writers.
+pub(crate) async fn require_account(client: &impl GenericClient, id: &str) -> Result<()> {
+    let rows = query(
+        client,
+        "SELECT 1 FROM accounts WHERE id = $1 FOR KEY SHARE",
+        &[&id],
+    )
+    .await?;
+    if rows.is_empty() {
+        return Err(StoreError::not_found("account", id));
+    }
+    Ok(())
 }
 
 const ACCOUNT_COLUMNS: &str = "id, jid, push_name, status, created_at, updated_at";

@@ -10,6 +10,7 @@ use crate::device::{
     validate_prekey_id,
 };
 use crate::error::{Result, StoreError};
+use crate::signal::SIGNAL_TABLES;
 use crate::time::now_millis;
 
 fn next_id_after(max: u32) -> u32 {
@@ -106,13 +107,21 @@ impl DeviceStore for SqliteStore {
                     .transaction_with_behavior(TransactionBehavior::Immediate)
                     .map_err(map_err)?;
                 load_account(&tx, account.as_str())?;
-                // Pre-keys go with the credentials (ON DELETE CASCADE).
+                // Pre-keys go with the credentials (ON DELETE CASCADE); the Signal
+                // state goes too, messages, chats, contacts and events stay.
                 let n = tx
                     .execute(
                         "DELETE FROM device_credentials WHERE account_id = ?1",
                         [account.as_str()],
                     )
                     .map_err(map_err)?;
+                for table in SIGNAL_TABLES {
+                    tx.execute(
+                        &format!("DELETE FROM {table} WHERE account_id = ?1"),
+                        [account.as_str()],
+                    )
+                    .map_err(map_err)?;
+                }
                 tx.execute(
                     "UPDATE accounts SET jid = NULL, status = ?2, updated_at = MAX(updated_at, ?3)
                      WHERE id = ?1",

@@ -1,8 +1,14 @@
 //! The SQLite backend: the embedded default, one file (WAL mode) next to the connector.
 
+mod commit;
+mod contacts;
 mod device;
+mod events;
+mod messages;
 mod migrate;
+mod outbox;
 mod pool;
+mod signal;
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -158,6 +164,21 @@ fn load_account(conn: &Connection, id: &str) -> Result<Account> {
     match row {
         Some(row) => to_account(row),
         None => Err(StoreError::not_found("account", id)),
+    }
+}
+
+/// `NotFound` unless the account exists (checked first in a transaction, so a write
+/// for an unknown account reports it rather than a foreign-key failure).
+fn require_account(conn: &Connection, id: &str) -> Result<()> {
+    let exists = conn
+        .prepare_cached("SELECT 1 FROM accounts WHERE id = ?1")
+        .map_err(map_err)?
+        .exists([id])
+        .map_err(map_err)?;
+    if exists {
+        Ok(())
+    } else {
+        Err(StoreError::not_found("account", id))
     }
 }
 
