@@ -10,11 +10,14 @@
 use std::future::Future;
 use std::path::Path;
 use std::sync::OnceLock;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::{
-    AccountId, AccountPatch, AccountStatus, DatabaseUri, DeviceCredentials, DynStore,
-    MAX_PREKEY_ID, NewAccount, PostgresStore, SqliteOptions, SqliteStore, StoreError, StoredPreKey,
+    AccountId, AccountPatch, AccountStatus, Changes, Chat, ChatQuery, CommitOutcome, ContactUpdate,
+    DatabaseUri, DeviceCredentials, DeviceList, DynStore, MAX_PREKEY_ID, MediaInfo, MessageQuery,
+    MessageStatus, NewAccount, NewEvent, NewMessage, OutboxEntry, OutboxOutcome, OutboxUpdate,
+    PostgresStore, ReceiptUpdate, SenderKeyId, SignalWrites, SqliteOptions, SqliteStore,
+    StoreError, StoredPreKey,
 };
 
 /// Environment variable naming the PostgreSQL server the tests use.
@@ -48,6 +51,21 @@ macro_rules! store_integration_tests {
             prekeys_round_trip,
             prekey_ids_are_never_reused,
             device_secrets_stay_out_of_debug,
+            message_commit_round_trips_every_field,
+            message_duplicates_are_reported_not_overwritten,
+            commit_is_atomic,
+            chats_are_upserted_ordered_and_counted,
+            receipts_move_status_forward_only,
+            outbox_life_cycle,
+            events_are_ordered_across_accounts,
+            signal_state_round_trip,
+            logout_deletes_signal_state_keeps_messages,
+            account_delete_cascades_everything,
+            list_messages_filters,
+            contact_upsert_keeps_old_fields,
+            device_list_replaces,
+            commit_bad_input_is_rejected,
+            media_stored_key_is_recorded,
         );
 
         #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -734,6 +752,1540 @@ pub async fn device_secrets_stay_out_of_debug(store: DynStore) {
     };
     assert!(!format!("{k:?}").contains("171"));
     assert!(!format!("{:?}", store).contains("very"));
+}
+
+// ---- Message traffic: messages, chats, receipts, outbox, events, Signal state, contacts.
+
+/// Our own user JID in the message tests.
+const ME: &str = "15550000000@s.whatsapp.net";
+
+fn at(ms: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(ms)
+}
+
+fn incoming(chat: &str, sender: &str, id: &str, ms: u64, text: &str) -> NewMessage {
+    NewMessage {
+        id: id.into(),
+        chat: chat.into(),
+        sender: sender.into(),
+        from_me: false,
+        timestamp: at(ms),
+        kind: "text".into(),
+        text: Some(text.into()),
+        media: None,
+        content: format!("content:{id}").into_bytes(),
+        push_name: None,
+        status: MessageStatus::Received,
+    }
+}
+
+fn outgoing(chat: &str, id: &str, ms: u64, text: &str) -> NewMessage {
+    NewMessage {
+        from_me: true,
+        status: MessageStatus::Sent,
+        ..incoming(chat, ME, id, ms, text)
+    }
+}
+
+fn event(kind: &str, payload: &str) -> NewEvent {
+    NewEvent {
+        kind: kind.into(),
+        payload: payload.into(),
+    }
+}
+
+fn with_messages(messages: Vec<NewMessage>) -> Changes {
+    Changes {
+        messages,
+        ..Changes::default()
+    }
+}
+
+async fn new_account(store: &DynStore, name: &str) -> AccountId {
+    store
+        .create_account(NewAccount::new(id(name)))
+        .await
+        .unwrap()
+        .id
+}
+
+/// The ids `list_messages` returns, in order.
+async fn listed(store: &DynStore, account: &AccountId, query: MessageQuery) -> Vec<String> {
+    store
+        .list_messages(account, &query)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.message.id)
+        .collect()
+}
+
+async fn status_of(store: &DynStore, account: &AccountId, chat: &str, id: &str) -> MessageStatus {
+    store
+        .get_message(account, chat, id)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("message {id} not stored"))
+        .message
+        .status
+}
+
+fn assert_invalid<T: std::fmt::Debug>(result: Result<T, StoreError>, what: &str) {
+    assert!(
+        matches!(result, Err(StoreError::InvalidInput(_))),
+        "{what}: expected InvalidInput, got {result:?}"
+    );
+}
+
+/// Everything a message carries (media reference included) reads back equal, with
+/// millisecond timestamps; `created_at`/`updated_at` are the commit's time.
+pub async fn message_commit_round_trips_every_field(store: DynStore) {
+    let a = new_account(&store, "rt").await;
+    let before = SystemTime::now() - Duration::from_millis(1);
+    let media = MediaInfo {
+        mimetype: Some("image/jpeg".into()),
+        direct_path: Some("/v/t62.7118-24/123_456.enc?ccb=11-4&oh=x".into()),
+        media_key: Some(vec![7; 32]),
+        file_sha256: Some((0..32).collect()),
+        file_enc_sha256: Some((100..132).collect()),
+        file_length: Some(u64::from(u32::MAX) + 5),
+        file_name: Some("Zoë's photo.jpg".into()),
+        stored_key: Some("sha256/ab/cdef".into()),
+    };
+    let full = NewMessage {
+        id: "3EB0C767D26A8E9F".into(),
+        chat: "120363000000000001@g.us".into(),
+        sender: "15551112222@s.whatsapp.net".into(),
+        from_me: false,
+        timestamp: at(1_700_000_000_123),
+        kind: "image".into(),
+        text: Some("caption 🚀 '); DROP TABLE messages; --\n".into()),
+        media: Some(media),
+        content: (0..=255).collect(),
+        push_name: Some("Ana".into()),
+        status: MessageStatus::Received,
+    };
+    // Media present but empty stays `Some`, and a message with nothing optional works.
+    let empty_media = NewMessage {
+        media: Some(MediaInfo::default()),
+        kind: "document".into(),
+        ..incoming(ME, ME, "EMPTY-MEDIA", 1_700_000_001_000, "")
+    };
+    let bare = NewMessage {
+        text: None,
+        content: Vec::new(),
+        status: MessageStatus::Pending,
+        ..outgoing("15553334444@s.whatsapp.net", "BARE", 1_700_000_002_000, "")
+    };
+    let outcome = store
+        .commit(
+            &a,
+            &with_messages(vec![full.clone(), empty_media.clone(), bare.clone()]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome, CommitOutcome::default());
+    for m in [&full, &empty_media, &bare] {
+        let got = store
+            .get_message(&a, &m.chat, &m.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(&got.message, m);
+        assert_eq!(got.account, a);
+        assert!(got.created_at >= before && got.created_at <= SystemTime::now());
+        assert_eq!(got.created_at, got.updated_at);
+        assert!(
+            store
+                .message_exists(&a, &m.chat, &m.sender, &m.id)
+                .await
+                .unwrap()
+        );
+    }
+    assert!(
+        !store
+            .message_exists(&a, &full.chat, "other@s.whatsapp.net", &full.id)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.count_messages(&a).await.unwrap(), 3);
+    assert_eq!(
+        listed(&store, &a, MessageQuery::default()).await,
+        ["BARE", "EMPTY-MEDIA", "3EB0C767D26A8E9F"]
+    );
+    // Sub-millisecond precision is dropped, not rounded.
+    let precise = NewMessage {
+        timestamp: at(1_700_000_003_456) + Duration::from_micros(999),
+        ..incoming(ME, ME, "PRECISE", 0, "x")
+    };
+    store
+        .commit(&a, &with_messages(vec![precise]))
+        .await
+        .unwrap();
+    let got = store.get_message(&a, ME, "PRECISE").await.unwrap().unwrap();
+    assert_eq!(got.message.timestamp, at(1_700_000_003_456));
+    // Another account sees none of it.
+    let b = new_account(&store, "rt-other").await;
+    assert_eq!(
+        store.get_message(&b, &full.chat, &full.id).await.unwrap(),
+        None
+    );
+    assert!(
+        !store
+            .message_exists(&b, &full.chat, &full.sender, &full.id)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.count_messages(&b).await.unwrap(), 0);
+}
+
+/// A redelivered message (same chat, sender, id) is reported by index and leaves the
+/// stored row and its chat's count alone; repeats inside one batch count too.
+pub async fn message_duplicates_are_reported_not_overwritten(store: DynStore) {
+    let a = new_account(&store, "dup-msg").await;
+    let (chat, sender) = ("120363000000000002@g.us", "15551110000@s.whatsapp.net");
+    let first = incoming(chat, sender, "A", 1000, "first");
+    store
+        .commit(&a, &with_messages(vec![first.clone()]))
+        .await
+        .unwrap();
+    let changed = NewMessage {
+        text: Some("overwritten?".into()),
+        status: MessageStatus::Read,
+        ..first.clone()
+    };
+    let b = incoming(chat, sender, "B", 2000, "b");
+    let b_again = NewMessage {
+        text: Some("b again".into()),
+        ..b.clone()
+    };
+    let outcome = store
+        .commit(&a, &with_messages(vec![changed, b, b_again]))
+        .await
+        .unwrap();
+    assert_eq!(outcome.duplicate_messages, [0, 2]);
+    let got = store.get_message(&a, chat, "A").await.unwrap().unwrap();
+    assert_eq!(got.message, first);
+    let got = store.get_message(&a, chat, "B").await.unwrap().unwrap();
+    assert_eq!(got.message.text.as_deref(), Some("b"));
+    assert_eq!(store.count_messages(&a).await.unwrap(), 2);
+    let chats = store.list_chats(&a, &ChatQuery::default()).await.unwrap();
+    assert_eq!((chats.len(), chats[0].message_count), (1, 2));
+    // The same id from another sender is another message.
+    let outcome = store
+        .commit(
+            &a,
+            &with_messages(vec![incoming(
+                chat,
+                "1555999@s.whatsapp.net",
+                "A",
+                3000,
+                "x",
+            )]),
+        )
+        .await
+        .unwrap();
+    assert!(outcome.duplicate_messages.is_empty());
+    assert_eq!(store.count_messages(&a).await.unwrap(), 3);
+    // `get_message` prefers ours when ids collide across senders.
+    store
+        .commit(&a, &with_messages(vec![outgoing(chat, "A", 4000, "mine")]))
+        .await
+        .unwrap();
+    let got = store.get_message(&a, chat, "A").await.unwrap().unwrap();
+    assert!(got.message.from_me);
+}
+
+/// A commit whose later part is invalid, or whose account does not exist, writes
+/// nothing at all; the same changes made valid then commit fully.
+pub async fn commit_is_atomic(store: DynStore) {
+    let a = new_account(&store, "atomic").await;
+    let peer = "15552220000@s.whatsapp.net";
+    let mut changes = Changes {
+        messages: vec![incoming(peer, peer, "M1", 1000, "hi")],
+        contacts: vec![ContactUpdate {
+            jid: peer.into(),
+            push_name: Some("Peer".into()),
+            lid: None,
+        }],
+        events: vec![event("message", "{}"), event(&"k".repeat(65), "{}")],
+        ..Changes::default()
+    };
+    changes.signal.sessions = vec![("15552220000.0".into(), vec![1; 16])];
+    assert_invalid(store.commit(&a, &changes).await, "over-long event kind");
+    let ghost = id("ghost-commit");
+    changes.events.pop();
+    let err = store.commit(&ghost, &changes).await.unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            StoreError::NotFound {
+                entity: "account",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(store.count_messages(&a).await.unwrap(), 0);
+    assert!(
+        store
+            .list_chats(&a, &ChatQuery::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.get_contact(&a, peer).await.unwrap(), None);
+    assert!(store.events_after(None, 0, 100).await.unwrap().is_empty());
+    assert_eq!(store.last_event_seq().await.unwrap(), 0);
+    assert!(
+        store
+            .load_sessions(&a, &["15552220000.0".into()])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let outcome = store.commit(&a, &changes).await.unwrap();
+    assert_eq!(outcome.event_seqs.len(), 1);
+    assert_eq!(store.count_messages(&a).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .get_contact(&a, peer)
+            .await
+            .unwrap()
+            .unwrap()
+            .push_name
+            .as_deref(),
+        Some("Peer")
+    );
+    assert_eq!(
+        store
+            .load_sessions(&a, &["15552220000.0".into()])
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // Nothing to do is fine, and does nothing.
+    assert_eq!(
+        store.commit(&a, &Changes::default()).await.unwrap(),
+        CommitOutcome::default()
+    );
+}
+
+/// Inserting messages keeps one chat per JID: newest time, count, and a name from the
+/// peer's push name in a 1:1 chat, set once; listed most recent first, searchable
+/// (case-insensitive, Unicode too) and paged.
+pub async fn chats_are_upserted_ordered_and_counted(store: DynStore) {
+    let a = new_account(&store, "chats").await;
+    let alice = "111@s.whatsapp.net";
+    let bob = "222@s.whatsapp.net";
+    let group = "999-1@g.us";
+    let named = |m: NewMessage, name: &str| NewMessage {
+        push_name: Some(name.into()),
+        ..m
+    };
+    store
+        .commit(
+            &a,
+            &with_messages(vec![
+                named(incoming(alice, alice, "a1", 1000, "x"), "Zoë Alice"),
+                // A participant's name does not name the group.
+                named(incoming(group, bob, "g1", 3000, "x"), "Bob"),
+                outgoing(bob, "b1", 2000, "x"),
+            ]),
+        )
+        .await
+        .unwrap();
+    // Older, and with another name: neither the time nor the name changes.
+    store
+        .commit(
+            &a,
+            &with_messages(vec![named(incoming(alice, alice, "a2", 500, "x"), "New")]),
+        )
+        .await
+        .unwrap();
+    let chat = |jid: &str, name: Option<&str>, ms: u64, count: u64| Chat {
+        jid: jid.into(),
+        name: name.map(Into::into),
+        last_message_at: at(ms),
+        message_count: count,
+    };
+    let all = store.list_chats(&a, &ChatQuery::default()).await.unwrap();
+    assert_eq!(
+        all,
+        [
+            chat(group, None, 3000, 1),
+            chat(bob, None, 2000, 1),
+            chat(alice, Some("Zoë Alice"), 1000, 2),
+        ]
+    );
+    let search = |s: &str| ChatQuery {
+        search: Some(s.into()),
+        ..ChatQuery::default()
+    };
+    let jids = |chats: Vec<Chat>| chats.into_iter().map(|c| c.jid).collect::<Vec<_>>();
+    assert_eq!(
+        jids(store.list_chats(&a, &search("ZOË")).await.unwrap()),
+        [alice]
+    );
+    assert_eq!(
+        jids(store.list_chats(&a, &search("999-")).await.unwrap()),
+        [group]
+    );
+    assert!(
+        store
+            .list_chats(&a, &search("nobody"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let page = |limit, offset| ChatQuery {
+        search: None,
+        limit,
+        offset,
+    };
+    assert_eq!(
+        jids(store.list_chats(&a, &page(2, 0)).await.unwrap()),
+        [group, bob]
+    );
+    assert_eq!(
+        jids(store.list_chats(&a, &page(2, 2)).await.unwrap()),
+        [alice]
+    );
+    // Bob's chat had no name: his push name sets it, and it becomes the newest.
+    store
+        .commit(
+            &a,
+            &with_messages(vec![named(incoming(bob, bob, "b2", 4000, "x"), "Bobby")]),
+        )
+        .await
+        .unwrap();
+    let all = store.list_chats(&a, &ChatQuery::default()).await.unwrap();
+    assert_eq!(all[0], chat(bob, Some("Bobby"), 4000, 2));
+    let b = new_account(&store, "chats-other").await;
+    assert!(
+        store
+            .list_chats(&b, &ChatQuery::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// Receipts move our outgoing messages forward only; incoming and failed messages,
+/// other chats and unknown ids are untouched; a receipt may name a message inserted
+/// in the same commit.
+pub async fn receipts_move_status_forward_only(store: DynStore) {
+    let a = new_account(&store, "receipts").await;
+    let peer = "15553330000@s.whatsapp.net";
+    let other = "15554440000@s.whatsapp.net";
+    let failed = NewMessage {
+        status: MessageStatus::Failed,
+        ..outgoing(peer, "o4", 1003, "x")
+    };
+    store
+        .commit(
+            &a,
+            &with_messages(vec![
+                outgoing(peer, "o1", 1000, "x"),
+                outgoing(peer, "o2", 1001, "x"),
+                incoming(peer, peer, "o3", 1002, "x"),
+                failed,
+            ]),
+        )
+        .await
+        .unwrap();
+    let created = store.get_message(&a, peer, "o1").await.unwrap().unwrap();
+    let receipt = |chat: &str, ids: &[&str], status| Changes {
+        receipts: vec![ReceiptUpdate {
+            chat: chat.into(),
+            ids: ids.iter().map(|s| s.to_string()).collect(),
+            status,
+        }],
+        ..Changes::default()
+    };
+    let apply = |changes: Changes| {
+        let (store, a) = (store.clone(), a.clone());
+        async move { store.commit(&a, &changes).await.unwrap() }
+    };
+    apply(receipt(
+        peer,
+        &["o1", "o3", "o4", "missing"],
+        MessageStatus::Read,
+    ))
+    .await;
+    assert_eq!(status_of(&store, &a, peer, "o1").await, MessageStatus::Read);
+    assert_eq!(
+        status_of(&store, &a, peer, "o3").await,
+        MessageStatus::Received
+    );
+    assert_eq!(
+        status_of(&store, &a, peer, "o4").await,
+        MessageStatus::Failed
+    );
+    apply(receipt(peer, &["o1", "o2"], MessageStatus::Delivered)).await;
+    assert_eq!(status_of(&store, &a, peer, "o1").await, MessageStatus::Read);
+    assert_eq!(
+        status_of(&store, &a, peer, "o2").await,
+        MessageStatus::Delivered
+    );
+    apply(receipt(peer, &["o1"], MessageStatus::Played)).await;
+    apply(receipt(peer, &["o1"], MessageStatus::Read)).await;
+    assert_eq!(
+        status_of(&store, &a, peer, "o1").await,
+        MessageStatus::Played
+    );
+    apply(receipt(other, &["o2"], MessageStatus::Played)).await;
+    assert_eq!(
+        status_of(&store, &a, peer, "o2").await,
+        MessageStatus::Delivered
+    );
+    let moved = store.get_message(&a, peer, "o1").await.unwrap().unwrap();
+    assert!(moved.updated_at >= created.updated_at);
+    assert_eq!(moved.created_at, created.created_at);
+    // Message and receipt in one commit: the receipt sees the message.
+    let mut both = receipt(peer, &["o5"], MessageStatus::Delivered);
+    both.messages = vec![outgoing(peer, "o5", 1005, "x")];
+    apply(both).await;
+    assert_eq!(
+        status_of(&store, &a, peer, "o5").await,
+        MessageStatus::Delivered
+    );
+    for status in [
+        MessageStatus::Sent,
+        MessageStatus::Pending,
+        MessageStatus::Failed,
+        MessageStatus::Received,
+    ] {
+        assert_invalid(
+            store.commit(&a, &receipt(peer, &["o2"], status)).await,
+            status.as_str(),
+        );
+    }
+}
+
+/// The outbox: enqueue (stored `Pending`, `Conflict` when repeated), due entries in
+/// creation order, Retry (attempts, schedule, error), Sent and Failed.
+pub async fn outbox_life_cycle(store: DynStore) {
+    let a = new_account(&store, "outbox").await;
+    let peer = "15555550000@s.whatsapp.net";
+    let before = SystemTime::now() - Duration::from_millis(1);
+    // Whatever status it says, an enqueued message is pending.
+    let s1 = outgoing(peer, "s1", 1000, "first");
+    let stored = store.enqueue(&a, &s1).await.unwrap();
+    assert_eq!(stored.message.status, MessageStatus::Pending);
+    assert_eq!(
+        stored.message,
+        NewMessage {
+            status: MessageStatus::Pending,
+            ..s1.clone()
+        }
+    );
+    assert!(stored.created_at >= before);
+    assert_eq!(
+        store.get_message(&a, peer, "s1").await.unwrap().as_ref(),
+        Some(&stored)
+    );
+    let err = store.enqueue(&a, &s1).await.unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Conflict { entity: "message", key } if key == "s1"),
+        "{err:?}"
+    );
+    // An older timestamp, enqueued later: due order is creation order.
+    store
+        .enqueue(&a, &outgoing(peer, "s2", 900, "second"))
+        .await
+        .unwrap();
+    assert_eq!(store.count_outbox(&a).await.unwrap(), 2);
+    let now = SystemTime::now();
+    let due = store.due_outbox(&a, now, 10).await.unwrap();
+    let ids = |entries: &[OutboxEntry]| {
+        entries
+            .iter()
+            .map(|e| e.message.message.id.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&due), ["s1", "s2"]);
+    assert_eq!(due[0].message, stored);
+    assert_eq!((due[0].attempts, due[0].last_error.as_deref()), (0, None));
+    assert!(due[0].next_attempt_at <= now);
+    assert_eq!(ids(&store.due_outbox(&a, now, 1).await.unwrap()), ["s1"]);
+    assert!(store.due_outbox(&a, at(0), 10).await.unwrap().is_empty());
+
+    let outcome = |id: &str, outcome| Changes {
+        outbox: vec![OutboxUpdate {
+            chat: peer.into(),
+            id: id.into(),
+            outcome,
+        }],
+        ..Changes::default()
+    };
+    let later = at(crate::time::to_millis(now) as u64 + 3_600_000);
+    store
+        .commit(
+            &a,
+            &outcome(
+                "s1",
+                OutboxOutcome::Retry {
+                    next_attempt_at: later,
+                    error: "timeout".into(),
+                },
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids(&store.due_outbox(&a, now, 10).await.unwrap()), ["s2"]);
+    let due = store
+        .due_outbox(&a, later + Duration::from_secs(1), 10)
+        .await
+        .unwrap();
+    assert_eq!(ids(&due), ["s1", "s2"]);
+    assert_eq!(
+        (
+            due[0].attempts,
+            due[0].next_attempt_at,
+            due[0].last_error.as_deref()
+        ),
+        (1, later, Some("timeout"))
+    );
+    // A long diagnostic is kept, cut on a character boundary.
+    store
+        .commit(
+            &a,
+            &outcome(
+                "s1",
+                OutboxOutcome::Retry {
+                    next_attempt_at: later,
+                    error: "é".repeat(crate::MAX_TEXT_LEN),
+                },
+            ),
+        )
+        .await
+        .unwrap();
+    let due = store.due_outbox(&a, later, 10).await.unwrap();
+    let error = due[0].last_error.clone().unwrap();
+    assert_eq!(due[0].attempts, 2);
+    assert!(error.len() <= crate::MAX_TEXT_LEN && error.len() >= crate::MAX_TEXT_LEN - 1);
+    assert!(error.chars().all(|c| c == 'é'));
+
+    store
+        .commit(&a, &outcome("s1", OutboxOutcome::Sent))
+        .await
+        .unwrap();
+    assert_eq!(status_of(&store, &a, peer, "s1").await, MessageStatus::Sent);
+    assert_eq!(store.count_outbox(&a).await.unwrap(), 1);
+    store
+        .commit(
+            &a,
+            &outcome(
+                "s2",
+                OutboxOutcome::Failed {
+                    error: "no session".into(),
+                },
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        status_of(&store, &a, peer, "s2").await,
+        MessageStatus::Failed
+    );
+    assert_eq!(store.count_outbox(&a).await.unwrap(), 0);
+    // An outcome for an entry that is gone changes nothing.
+    store
+        .commit(&a, &outcome("s2", OutboxOutcome::Sent))
+        .await
+        .unwrap();
+    assert_eq!(
+        status_of(&store, &a, peer, "s2").await,
+        MessageStatus::Failed
+    );
+    // A receipt that overtook the server ack is not moved back to Sent.
+    store
+        .enqueue(&a, &outgoing(peer, "s3", 1100, "third"))
+        .await
+        .unwrap();
+    store
+        .commit(
+            &a,
+            &Changes {
+                receipts: vec![ReceiptUpdate {
+                    chat: peer.into(),
+                    ids: vec!["s3".into()],
+                    status: MessageStatus::Delivered,
+                }],
+                ..Changes::default()
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .commit(&a, &outcome("s3", OutboxOutcome::Sent))
+        .await
+        .unwrap();
+    assert_eq!(
+        status_of(&store, &a, peer, "s3").await,
+        MessageStatus::Delivered
+    );
+    assert_eq!(store.count_outbox(&a).await.unwrap(), 0);
+    let chats = store.list_chats(&a, &ChatQuery::default()).await.unwrap();
+    assert_eq!((chats.len(), chats[0].message_count), (1, 3));
+    let err = store
+        .enqueue(&id("ghost-outbox"), &outgoing(peer, "s9", 1, "x"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
+}
+
+/// One log for all accounts: sequence numbers strictly increase across accounts and
+/// concurrent writers; `events_after` filters by cursor, account and limit.
+pub async fn events_are_ordered_across_accounts(store: DynStore) {
+    assert_eq!(store.last_event_seq().await.unwrap(), 0);
+    let a = new_account(&store, "ev-a").await;
+    let b = new_account(&store, "ev-b").await;
+    let before = SystemTime::now() - Duration::from_millis(1);
+    let s1 = store
+        .append_event(&a, &event("connection", r#"{"state":"open"}"#))
+        .await
+        .unwrap();
+    let out = store
+        .commit(
+            &b,
+            &Changes {
+                events: vec![event("message", "{}"), event("message.ack", r#"{"x":"é"}"#)],
+                ..Changes::default()
+            },
+        )
+        .await
+        .unwrap();
+    let s4 = store
+        .append_event(&a, &event("logout", "{}"))
+        .await
+        .unwrap();
+    let seqs = [s1, out.event_seqs[0], out.event_seqs[1], s4];
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    assert!(s1 > 0);
+    let all = store.events_after(None, 0, 100).await.unwrap();
+    assert_eq!(all.iter().map(|e| e.seq).collect::<Vec<_>>(), seqs);
+    assert_eq!(
+        all.iter()
+            .map(|e| (e.account.as_str(), e.kind.as_str()))
+            .collect::<Vec<_>>(),
+        [
+            ("ev-a", "connection"),
+            ("ev-b", "message"),
+            ("ev-b", "message.ack"),
+            ("ev-a", "logout")
+        ]
+    );
+    assert_eq!(all[2].payload, r#"{"x":"é"}"#);
+    assert!(
+        all.iter()
+            .all(|e| e.created_at >= before && e.created_at <= SystemTime::now())
+    );
+    let only_a = store.events_after(Some(&a), 0, 100).await.unwrap();
+    assert_eq!(only_a.iter().map(|e| e.seq).collect::<Vec<_>>(), [s1, s4]);
+    let after = store.events_after(None, seqs[1], 100).await.unwrap();
+    assert_eq!(after.iter().map(|e| e.seq).collect::<Vec<_>>(), &seqs[2..]);
+    let limited = store.events_after(None, 0, 2).await.unwrap();
+    assert_eq!(
+        limited.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        &seqs[..2]
+    );
+    assert!(
+        store
+            .events_after(Some(&b), s4, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.last_event_seq().await.unwrap(), s4);
+    let err = store
+        .append_event(&id("ghost-ev"), &event("x", "{}"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
+    assert_invalid(store.append_event(&a, &event("", "{}")).await, "empty kind");
+
+    // Concurrent appenders: every number distinct, the log complete and in order.
+    let mut tasks = Vec::new();
+    for t in 0..8 {
+        let (store, account) = (
+            store.clone(),
+            if t % 2 == 0 { a.clone() } else { b.clone() },
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut seqs = Vec::new();
+            for i in 0..10 {
+                seqs.push(
+                    store
+                        .append_event(&account, &event("burst", &format!("{t}-{i}")))
+                        .await
+                        .unwrap(),
+                );
+            }
+            seqs
+        }));
+    }
+    let mut appended = Vec::new();
+    for t in tasks {
+        appended.extend(t.await.unwrap());
+    }
+    appended.sort_unstable();
+    let log: Vec<i64> = store
+        .events_after(None, s4, 1000)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(log, appended);
+    assert_eq!(log.len(), 80);
+    assert_eq!(store.last_event_seq().await.unwrap(), *log.last().unwrap());
+}
+
+/// Signal state written by commits reads back; a consumed pre-key is gone; holders
+/// are added without repeats, and a reset clears a group before new holders are added.
+pub async fn signal_state_round_trip(store: DynStore) {
+    let a = new_account(&store, "signal").await;
+    store.save_device(&a, &creds(1, 1, 32), None).await.unwrap();
+    store
+        .save_prekeys(&a, &[prekey(1), prekey(2), prekey(3)])
+        .await
+        .unwrap();
+    let (g, g2) = ("120363111@g.us", "120363222@g.us");
+    let key = |sender: &str| SenderKeyId {
+        group: g.into(),
+        sender: sender.into(),
+    };
+    let writes = SignalWrites {
+        sessions: vec![("111.0".into(), vec![1; 40]), ("111.3".into(), vec![2; 40])],
+        identities: vec![("111.0".into(), vec![5; 33])],
+        sender_keys: vec![(key("111.0"), vec![9; 60])],
+        consumed_prekeys: vec![2],
+        sender_key_shared: vec![(g.into(), "222.1".into()), (g.into(), "111.0".into())],
+        sender_key_reset: vec![],
+    };
+    store
+        .commit(
+            &a,
+            &Changes {
+                signal: writes,
+                ..Changes::default()
+            },
+        )
+        .await
+        .unwrap();
+    let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let mut sessions = store
+        .load_sessions(&a, &names(&["111.0", "111.3", "999.0", "111.0"]))
+        .await
+        .unwrap();
+    sessions.sort();
+    assert_eq!(
+        sessions,
+        [
+            ("111.0".to_string(), vec![1; 40]),
+            ("111.3".to_string(), vec![2; 40])
+        ]
+    );
+    assert_eq!(
+        store
+            .load_identities(&a, &names(&["111.0", "111.3"]))
+            .await
+            .unwrap(),
+        [("111.0".to_string(), vec![5; 33])]
+    );
+    assert!(store.load_sessions(&a, &[]).await.unwrap().is_empty());
+    assert_eq!(
+        store.load_sender_key(&a, &key("111.0")).await.unwrap(),
+        Some(vec![9; 60])
+    );
+    assert_eq!(
+        store.load_sender_key(&a, &key("111.1")).await.unwrap(),
+        None
+    );
+    assert_eq!(store.get_prekey(&a, 2).await.unwrap(), None);
+    assert_eq!(store.get_prekey(&a, 1).await.unwrap(), Some(prekey(1)));
+    assert_eq!(store.count_prekeys(&a).await.unwrap(), 2);
+    assert_eq!(
+        store.sender_key_holders(&a, g).await.unwrap(),
+        ["111.0", "222.1"]
+    );
+    // Replace a session and a sender key; a repeated holder is ignored.
+    let writes = SignalWrites {
+        sessions: vec![("111.0".into(), vec![3; 41])],
+        sender_keys: vec![(key("111.0"), vec![8; 61])],
+        sender_key_shared: vec![(g.into(), "222.1".into()), (g2.into(), "444.0".into())],
+        ..SignalWrites::default()
+    };
+    store
+        .commit(
+            &a,
+            &Changes {
+                signal: writes,
+                ..Changes::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.load_sessions(&a, &names(&["111.0"])).await.unwrap(),
+        [("111.0".to_string(), vec![3; 41])]
+    );
+    assert_eq!(
+        store.load_sender_key(&a, &key("111.0")).await.unwrap(),
+        Some(vec![8; 61])
+    );
+    assert_eq!(
+        store.sender_key_holders(&a, g).await.unwrap(),
+        ["111.0", "222.1"]
+    );
+    // Rotating our key: the group's holders are reset first, then the new ones added.
+    let writes = SignalWrites {
+        sender_key_reset: vec![g.into()],
+        sender_key_shared: vec![(g.into(), "333.2".into())],
+        ..SignalWrites::default()
+    };
+    store
+        .commit(
+            &a,
+            &Changes {
+                signal: writes,
+                ..Changes::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.sender_key_holders(&a, g).await.unwrap(), ["333.2"]);
+    assert_eq!(store.sender_key_holders(&a, g2).await.unwrap(), ["444.0"]);
+    // Another account's state is separate.
+    let b = new_account(&store, "signal-other").await;
+    assert!(
+        store
+            .load_sessions(&b, &names(&["111.0"]))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.sender_key_holders(&b, g).await.unwrap().is_empty());
+}
+
+/// Logout deletes the Signal state with the credentials, and keeps messages, chats,
+/// contacts and events.
+pub async fn logout_deletes_signal_state_keeps_messages(store: DynStore) {
+    let a = new_account(&store, "logout").await;
+    store
+        .save_device(&a, &creds(1, 1, 32), Some("15556660000:2@s.whatsapp.net"))
+        .await
+        .unwrap();
+    let g = "120363333@g.us";
+    let peer = "15557770000@s.whatsapp.net";
+    let sk = SenderKeyId {
+        group: g.into(),
+        sender: "15557770000.0".into(),
+    };
+    let changes = Changes {
+        signal: SignalWrites {
+            sessions: vec![("15557770000.0".into(), vec![1; 8])],
+            identities: vec![("15557770000.0".into(), vec![2; 33])],
+            sender_keys: vec![(sk.clone(), vec![3; 8])],
+            sender_key_shared: vec![(g.into(), "15557770000.0".into())],
+            ..SignalWrites::default()
+        },
+        messages: vec![incoming(peer, peer, "kept", 1000, "hello")],
+        contacts: vec![ContactUpdate {
+            jid: peer.into(),
+            push_name: Some("Kept".into()),
+            lid: None,
+        }],
+        events: vec![event("message", "{}")],
+        ..Changes::default()
+    };
+    store.commit(&a, &changes).await.unwrap();
+    assert!(store.delete_device(&a).await.unwrap());
+    let address = vec!["15557770000.0".to_string()];
+    assert!(store.load_sessions(&a, &address).await.unwrap().is_empty());
+    assert!(
+        store
+            .load_identities(&a, &address)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.load_sender_key(&a, &sk).await.unwrap(), None);
+    assert!(store.sender_key_holders(&a, g).await.unwrap().is_empty());
+    assert_eq!(store.load_device(&a).await.unwrap(), None);
+    assert_eq!(store.count_messages(&a).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .get_message(&a, peer, "kept")
+            .await
+            .unwrap()
+            .unwrap()
+            .message
+            .text
+            .as_deref(),
+        Some("hello")
+    );
+    assert_eq!(
+        store
+            .list_chats(&a, &ChatQuery::default())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(store.get_contact(&a, peer).await.unwrap().is_some());
+    assert_eq!(store.events_after(Some(&a), 0, 10).await.unwrap().len(), 1);
+}
+
+/// Deleting an account deletes everything stored for it (and only for it).
+pub async fn account_delete_cascades_everything(store: DynStore) {
+    let (a, b) = (
+        new_account(&store, "doomed").await,
+        new_account(&store, "bystander").await,
+    );
+    let peer = "15558880000@s.whatsapp.net";
+    let g = "120363444@g.us";
+    for acc in [&a, &b] {
+        store
+            .save_device(acc, &creds(1, 1, 32), None)
+            .await
+            .unwrap();
+        store.save_prekeys(acc, &[prekey(1)]).await.unwrap();
+        let changes = Changes {
+            signal: SignalWrites {
+                sessions: vec![("1.0".into(), vec![1; 8])],
+                identities: vec![("1.0".into(), vec![2; 33])],
+                sender_keys: vec![(
+                    SenderKeyId {
+                        group: g.into(),
+                        sender: "1.0".into(),
+                    },
+                    vec![3; 8],
+                )],
+                sender_key_shared: vec![(g.into(), "1.0".into())],
+                ..SignalWrites::default()
+            },
+            messages: vec![incoming(peer, peer, "m", 1000, "x")],
+            contacts: vec![ContactUpdate {
+                jid: peer.into(),
+                push_name: Some("P".into()),
+                lid: Some("123@lid".into()),
+            }],
+            device_lists: vec![DeviceList {
+                user: peer.into(),
+                devices: vec![0, 1],
+                updated_at: at(5000),
+            }],
+            events: vec![event("message", "{}")],
+            ..Changes::default()
+        };
+        store.commit(acc, &changes).await.unwrap();
+        store
+            .enqueue(acc, &outgoing(peer, "out", 2000, "x"))
+            .await
+            .unwrap();
+    }
+    store.delete_account(&a).await.unwrap();
+    // The id is free again, and nothing of the old account comes back with it.
+    store
+        .create_account(NewAccount::new(a.clone()))
+        .await
+        .unwrap();
+    let address = vec!["1.0".to_string()];
+    for (acc, n) in [(&a, 0usize), (&b, 1)] {
+        assert_eq!(store.count_messages(acc).await.unwrap(), 2 * n as u64);
+        assert_eq!(store.count_outbox(acc).await.unwrap(), n as u64);
+        assert_eq!(
+            store
+                .list_chats(acc, &ChatQuery::default())
+                .await
+                .unwrap()
+                .len(),
+            n
+        );
+        assert_eq!(store.list_contacts(acc).await.unwrap().len(), n);
+        assert_eq!(
+            store
+                .load_device_lists(acc, &[peer.to_string()])
+                .await
+                .unwrap()
+                .len(),
+            n
+        );
+        assert_eq!(store.load_sessions(acc, &address).await.unwrap().len(), n);
+        assert_eq!(store.load_identities(acc, &address).await.unwrap().len(), n);
+        assert_eq!(store.sender_key_holders(acc, g).await.unwrap().len(), n);
+        assert_eq!(store.events_after(Some(acc), 0, 10).await.unwrap().len(), n);
+        assert_eq!(store.count_prekeys(acc).await.unwrap(), n as u64);
+    }
+    assert_eq!(store.events_after(None, 0, 10).await.unwrap().len(), 1);
+}
+
+/// `list_messages`: newest first (insertion order breaks timestamp ties), each filter
+/// alone and combined, pagination, and the page-size cap.
+pub async fn list_messages_filters(store: DynStore) {
+    let a = new_account(&store, "listing").await;
+    let (c1, c2) = ("15551000001@s.whatsapp.net", "120363555@g.us");
+    let member = "15551000002@s.whatsapp.net";
+    let image = NewMessage {
+        kind: "image".into(),
+        text: None,
+        media: Some(MediaInfo {
+            mimetype: Some("image/png".into()),
+            ..MediaInfo::default()
+        }),
+        ..incoming(c1, c1, "i2", 3000, "")
+    };
+    let document = NewMessage {
+        kind: "document".into(),
+        media: Some(MediaInfo::default()),
+        ..incoming(c2, member, "j2", 4000, "report.pdf")
+    };
+    store
+        .commit(
+            &a,
+            &with_messages(vec![
+                incoming(c1, c1, "i1", 1000, "Hello World"),
+                outgoing(c1, "o1", 2000, "ÉCOLE"),
+                image,
+                incoming(c2, member, "j1", 2000, "hello again"),
+                outgoing(c2, "p1", 2000, "bye"),
+                document,
+            ]),
+        )
+        .await
+        .unwrap();
+    let q = MessageQuery::default;
+    assert_eq!(
+        listed(&store, &a, q()).await,
+        ["j2", "i2", "p1", "j1", "o1", "i1"]
+    );
+    let chat = |c: &str| MessageQuery {
+        chat: Some(c.into()),
+        ..q()
+    };
+    assert_eq!(listed(&store, &a, chat(c1)).await, ["i2", "o1", "i1"]);
+    let before = MessageQuery {
+        before: Some(at(3000)),
+        ..q()
+    };
+    assert_eq!(
+        listed(&store, &a, before.clone()).await,
+        ["p1", "j1", "o1", "i1"]
+    );
+    let since = MessageQuery {
+        since: Some(at(2000)),
+        ..q()
+    };
+    assert_eq!(
+        listed(&store, &a, since).await,
+        ["j2", "i2", "p1", "j1", "o1"]
+    );
+    let window = MessageQuery {
+        since: Some(at(2000)),
+        ..before
+    };
+    assert_eq!(listed(&store, &a, window).await, ["p1", "j1", "o1"]);
+    let from_me = |v| MessageQuery {
+        from_me: Some(v),
+        ..q()
+    };
+    assert_eq!(listed(&store, &a, from_me(true)).await, ["p1", "o1"]);
+    assert_eq!(
+        listed(&store, &a, from_me(false)).await,
+        ["j2", "i2", "j1", "i1"]
+    );
+    let media = MessageQuery {
+        media_only: true,
+        ..q()
+    };
+    assert_eq!(listed(&store, &a, media).await, ["j2", "i2"]);
+    let search = |s: &str| MessageQuery {
+        search: Some(s.into()),
+        ..q()
+    };
+    assert_eq!(listed(&store, &a, search("HELLO")).await, ["j1", "i1"]);
+    assert_eq!(listed(&store, &a, search("école")).await, ["o1"]);
+    assert_eq!(listed(&store, &a, search("%")).await, Vec::<String>::new());
+    assert_eq!(listed(&store, &a, search("")).await.len(), 6);
+    let combined = MessageQuery {
+        chat: Some(c2.into()),
+        search: Some("hello".into()),
+        from_me: Some(false),
+        ..q()
+    };
+    assert_eq!(listed(&store, &a, combined).await, ["j1"]);
+    let page = |limit, offset| MessageQuery {
+        limit,
+        offset,
+        ..q()
+    };
+    assert_eq!(listed(&store, &a, page(2, 0)).await, ["j2", "i2"]);
+    assert_eq!(listed(&store, &a, page(2, 2)).await, ["p1", "j1"]);
+    assert!(listed(&store, &a, page(2, 10)).await.is_empty());
+    let b = new_account(&store, "listing-many").await;
+    assert!(listed(&store, &b, q()).await.is_empty());
+    let many = (0..1001)
+        .map(|i| incoming(c1, c1, &format!("m{i:04}"), 10_000 + i, "x"))
+        .collect();
+    let outcome = store.commit(&b, &with_messages(many)).await.unwrap();
+    assert!(outcome.duplicate_messages.is_empty());
+    assert_eq!(store.count_messages(&b).await.unwrap(), 1001);
+    let all = listed(&store, &b, page(5000, 0)).await;
+    assert_eq!(all.len(), crate::MAX_PAGE_SIZE as usize);
+    assert_eq!(all[0], "m1000");
+    assert_invalid(
+        store.list_messages(&a, &search("nul\0")).await,
+        "NUL in search",
+    );
+}
+
+/// A contact update keeps the stored values its `None` fields leave out; contacts
+/// list in JID order.
+pub async fn contact_upsert_keeps_old_fields(store: DynStore) {
+    let a = new_account(&store, "contacts").await;
+    let (x, y) = ("15552000002@s.whatsapp.net", "15552000001@s.whatsapp.net");
+    let update = |jid: &str, push: Option<&str>, lid: Option<&str>| Changes {
+        contacts: vec![ContactUpdate {
+            jid: jid.into(),
+            push_name: push.map(Into::into),
+            lid: lid.map(Into::into),
+        }],
+        ..Changes::default()
+    };
+    let before = SystemTime::now() - Duration::from_millis(1);
+    store
+        .commit(&a, &update(x, Some("Old"), Some("77@lid")))
+        .await
+        .unwrap();
+    store
+        .commit(&a, &update(x, Some("New"), None))
+        .await
+        .unwrap();
+    let c = store.get_contact(&a, x).await.unwrap().unwrap();
+    assert_eq!(
+        (c.jid.as_str(), c.push_name.as_deref(), c.lid.as_deref()),
+        (x, Some("New"), Some("77@lid"))
+    );
+    assert!(c.updated_at >= before);
+    store.commit(&a, &update(x, None, None)).await.unwrap();
+    store
+        .commit(&a, &update(y, None, Some("88@lid")))
+        .await
+        .unwrap();
+    let all = store.list_contacts(&a).await.unwrap();
+    assert_eq!(
+        all.iter()
+            .map(|c| (c.jid.as_str(), c.push_name.as_deref(), c.lid.as_deref()))
+            .collect::<Vec<_>>(),
+        [(y, None, Some("88@lid")), (x, Some("New"), Some("77@lid"))]
+    );
+    // Several updates of one contact in one commit apply in order.
+    let mut both = update(y, Some("First"), None);
+    both.contacts.push(ContactUpdate {
+        jid: y.into(),
+        push_name: Some("Second".into()),
+        lid: None,
+    });
+    store.commit(&a, &both).await.unwrap();
+    let c = store.get_contact(&a, y).await.unwrap().unwrap();
+    assert_eq!(
+        (c.push_name.as_deref(), c.lid.as_deref()),
+        (Some("Second"), Some("88@lid"))
+    );
+    assert_eq!(
+        store
+            .get_contact(&a, "nobody@s.whatsapp.net")
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+/// A device list replaces the cached one, stored sorted without repeats, with the
+/// time the server listed it.
+pub async fn device_list_replaces(store: DynStore) {
+    let a = new_account(&store, "devices").await;
+    let user = "15553000001@s.whatsapp.net";
+    let list = |devices: Vec<u32>, ms| Changes {
+        device_lists: vec![DeviceList {
+            user: user.into(),
+            devices,
+            updated_at: at(ms),
+        }],
+        ..Changes::default()
+    };
+    store
+        .commit(&a, &list(vec![12, 0, 12, 3], 5000))
+        .await
+        .unwrap();
+    let users = vec![user.to_string(), "unknown@s.whatsapp.net".to_string()];
+    assert_eq!(
+        store.load_device_lists(&a, &users).await.unwrap(),
+        [DeviceList {
+            user: user.into(),
+            devices: vec![0, 3, 12],
+            updated_at: at(5000),
+        }]
+    );
+    store.commit(&a, &list(vec![0, 1], 6000)).await.unwrap();
+    let got = store.load_device_lists(&a, &users).await.unwrap();
+    assert_eq!(
+        (got[0].devices.clone(), got[0].updated_at),
+        (vec![0, 1], at(6000))
+    );
+    store.commit(&a, &list(vec![], 7000)).await.unwrap();
+    let got = store.load_device_lists(&a, &users).await.unwrap();
+    assert_eq!(
+        (got[0].devices.clone(), got[0].updated_at),
+        (vec![], at(7000))
+    );
+    assert!(store.load_device_lists(&a, &[]).await.unwrap().is_empty());
+}
+
+/// Bad input anywhere in a commit (and in enqueue, reads and media keys) is
+/// `InvalidInput` and writes nothing.
+pub async fn commit_bad_input_is_rejected(store: DynStore) {
+    let a = new_account(&store, "bad-commit").await;
+    let peer = "15554000001@s.whatsapp.net";
+    let good = incoming(peer, peer, "ok", 1000, "x");
+    let long = "x".repeat(crate::MAX_TEXT_LEN + 1);
+    let with_media = |edit: fn(&mut MediaInfo)| {
+        let mut media = MediaInfo::default();
+        edit(&mut media);
+        NewMessage {
+            media: Some(media),
+            ..good.clone()
+        }
+    };
+    let bad_messages = [
+        NewMessage {
+            id: String::new(),
+            ..good.clone()
+        },
+        NewMessage {
+            chat: long.clone(),
+            ..good.clone()
+        },
+        NewMessage {
+            sender: String::new(),
+            ..good.clone()
+        },
+        NewMessage {
+            kind: "k".repeat(33),
+            ..good.clone()
+        },
+        NewMessage {
+            kind: String::new(),
+            ..good.clone()
+        },
+        NewMessage {
+            text: Some("nul\0".into()),
+            ..good.clone()
+        },
+        NewMessage {
+            push_name: Some(long.clone()),
+            ..good.clone()
+        },
+        with_media(|m| m.media_key = Some(vec![1; 31])),
+        with_media(|m| m.file_sha256 = Some(vec![1; 33])),
+        with_media(|m| m.file_enc_sha256 = Some(Vec::new())),
+        with_media(|m| m.file_length = Some(u64::MAX)),
+        with_media(|m| m.direct_path = Some("x".repeat(crate::MAX_TEXT_LEN + 1))),
+    ];
+    for (i, bad) in bad_messages.iter().enumerate() {
+        assert_invalid(
+            store
+                .commit(&a, &with_messages(vec![good.clone(), bad.clone()]))
+                .await,
+            &format!("bad message #{i}"),
+        );
+        assert_invalid(store.enqueue(&a, bad).await, &format!("enqueue #{i}"));
+    }
+    let kind_ok = NewMessage {
+        kind: "k".repeat(32),
+        ..good.clone()
+    };
+    let mut bad_changes = vec![
+        Changes {
+            events: vec![event(&"e".repeat(65), "{}")],
+            ..Changes::default()
+        },
+        Changes {
+            events: vec![event("", "{}")],
+            ..Changes::default()
+        },
+        Changes {
+            events: vec![event("x", &"p".repeat(crate::MAX_EVENT_PAYLOAD_LEN + 1))],
+            ..Changes::default()
+        },
+        Changes {
+            events: vec![event("x", "nul\0")],
+            ..Changes::default()
+        },
+        Changes {
+            receipts: vec![ReceiptUpdate {
+                chat: peer.into(),
+                ids: vec![String::new()],
+                status: MessageStatus::Read,
+            }],
+            ..Changes::default()
+        },
+        Changes {
+            contacts: vec![ContactUpdate {
+                jid: String::new(),
+                push_name: None,
+                lid: None,
+            }],
+            ..Changes::default()
+        },
+        Changes {
+            outbox: vec![OutboxUpdate {
+                chat: peer.into(),
+                id: String::new(),
+                outcome: OutboxOutcome::Sent,
+            }],
+            ..Changes::default()
+        },
+        Changes {
+            device_lists: vec![DeviceList {
+                user: String::new(),
+                devices: vec![0],
+                updated_at: at(0),
+            }],
+            ..Changes::default()
+        },
+    ];
+    for signal in [
+        SignalWrites {
+            consumed_prekeys: vec![0],
+            ..SignalWrites::default()
+        },
+        SignalWrites {
+            consumed_prekeys: vec![crate::MAX_PREKEY_ID + 1],
+            ..SignalWrites::default()
+        },
+        SignalWrites {
+            sessions: vec![("1.0".into(), Vec::new())],
+            ..SignalWrites::default()
+        },
+        SignalWrites {
+            identities: vec![(String::new(), vec![1])],
+            ..SignalWrites::default()
+        },
+        SignalWrites {
+            sender_keys: vec![(
+                SenderKeyId {
+                    group: String::new(),
+                    sender: "1.0".into(),
+                },
+                vec![1],
+            )],
+            ..SignalWrites::default()
+        },
+        SignalWrites {
+            sender_key_reset: vec![long.clone()],
+            ..SignalWrites::default()
+        },
+    ] {
+        bad_changes.push(Changes {
+            signal,
+            ..Changes::default()
+        });
+    }
+    for (i, mut bad) in bad_changes.into_iter().enumerate() {
+        // Valid parts ride along and must not be written either.
+        bad.messages.insert(0, kind_ok.clone());
+        bad.events.insert(0, event("message", "{}"));
+        assert_invalid(store.commit(&a, &bad).await, &format!("bad changes #{i}"));
+    }
+    assert_eq!(store.count_messages(&a).await.unwrap(), 0);
+    assert_eq!(store.count_outbox(&a).await.unwrap(), 0);
+    assert!(store.events_after(None, 0, 10).await.unwrap().is_empty());
+    assert!(
+        store
+            .list_chats(&a, &ChatQuery::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_invalid(
+        store
+            .list_chats(
+                &a,
+                &ChatQuery {
+                    search: Some(long),
+                    ..ChatQuery::default()
+                },
+            )
+            .await,
+        "over-long chat search",
+    );
+    // The limits themselves are accepted.
+    store
+        .commit(
+            &a,
+            &Changes {
+                messages: vec![kind_ok],
+                events: vec![event(&"e".repeat(64), "{}")],
+                ..Changes::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.count_messages(&a).await.unwrap(), 1);
+}
+
+/// The media store key of a downloaded file is recorded on its message.
+pub async fn media_stored_key_is_recorded(store: DynStore) {
+    let a = new_account(&store, "media-key").await;
+    let peer = "15555000001@s.whatsapp.net";
+    let media = MediaInfo {
+        media_key: Some(vec![4; 32]),
+        direct_path: Some("/v/x".into()),
+        ..MediaInfo::default()
+    };
+    let m = NewMessage {
+        kind: "image".into(),
+        media: Some(media.clone()),
+        ..incoming(peer, peer, "img", 1000, "")
+    };
+    store.commit(&a, &with_messages(vec![m])).await.unwrap();
+    let before = store.get_message(&a, peer, "img").await.unwrap().unwrap();
+    store
+        .set_media_stored_key(&a, peer, "img", "sha256/0a/0b0c")
+        .await
+        .unwrap();
+    let after = store.get_message(&a, peer, "img").await.unwrap().unwrap();
+    assert_eq!(
+        after.message.media,
+        Some(MediaInfo {
+            stored_key: Some("sha256/0a/0b0c".into()),
+            ..media
+        })
+    );
+    assert!(after.updated_at >= before.updated_at);
+    let err = store
+        .set_media_stored_key(&a, peer, "missing", "k")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            StoreError::NotFound {
+                entity: "message",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_invalid(
+        store.set_media_stored_key(&a, peer, "img", "").await,
+        "empty stored key",
+    );
 }
 
 /// Opening the same database again (while the first store is still open, and after
