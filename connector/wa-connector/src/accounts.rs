@@ -18,19 +18,21 @@ use thiserror::Error;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tracing::{Instrument, debug, error, info, info_span, warn};
-use wa_proto::binary::Node;
+use wa_proto::binary::{Jid, Node};
 use wa_proto::cert::TrustRoot;
 use wa_proto::payload::ClientConfig;
 use wa_proto::{CloseReason, Config, Connection, Credentials, Event, SendError};
-use wa_store::{AccountId, DynStore, NewAccount, StoreError};
+use wa_store::{AccountId, DynStore, NewAccount, StoreError, StoredMessage};
 
 use crate::clock::{Clock, SystemClock};
 use crate::credentials::{self, CredentialsError};
 use crate::driver::{self, Command, DriveEnd, DriveOptions, EventHandler, WaConnection};
+use crate::messaging::{Messaging, SendRequestError};
 use crate::pairing;
 use crate::prekeys::{self, PendingUpload};
 use crate::reconnect::Backoff;
-use crate::socket;
+use crate::requests::{RequestError, Requester};
+use crate::{groups, receipts, receive, send, socket};
 
 /// Where an account is, as its handle reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -192,6 +194,8 @@ pub struct AccountHandle {
     id: AccountId,
     status: watch::Receiver<AccountStatus>,
     cmds: mpsc::Sender<Command>,
+    messaging: Arc<Messaging>,
+    requester: Requester,
 }
 
 impl fmt::Debug for AccountHandle {
@@ -285,6 +289,84 @@ impl AccountHandle {
         rx.await.map_err(|_| AccountError::NotRunning)?
     }
 
+    /// Commits a message for `to` (a user or group JID) to the outbox and returns it
+    /// (status `pending`, with its WhatsApp id); the account's sender delivers it
+    /// while connected, retrying across reconnects and restarts.
+    pub async fn send_message(
+        &self,
+        to: &Jid,
+        message: wa_proto::proto::message::Message,
+    ) -> Result<StoredMessage, SendRequestError> {
+        self.messaging.enqueue(to, message).await
+    }
+
+    /// Sends a text message; see [`send_message`](Self::send_message).
+    pub async fn send_text(&self, to: &Jid, text: &str) -> Result<StoredMessage, SendRequestError> {
+        self.send_message(to, wa_proto::content::text_message(text))
+            .await
+    }
+
+    /// Creates a group with `participants` (user JIDs); this account is its admin.
+    pub async fn create_group(
+        &self,
+        subject: &str,
+        participants: &[Jid],
+    ) -> Result<wa_proto::groups::GroupInfo, RequestError> {
+        groups::create(&self.requester, subject, participants).await
+    }
+
+    /// Adds members to a group this account administers.
+    pub async fn add_group_members(
+        &self,
+        group: &Jid,
+        members: &[Jid],
+    ) -> Result<(), RequestError> {
+        groups::change_participants(
+            &self.requester,
+            group,
+            wa_proto::groups::ParticipantAction::Add,
+            members,
+        )
+        .await
+    }
+
+    /// Uploads the plain file `key` of `media` (encrypting it on the way) for a media
+    /// message; see [`crate::upload`].
+    pub async fn upload_media(
+        &self,
+        media: &wa_media::DynMediaStore,
+        key: &wa_media::MediaKey,
+        ty: wa_proto::media::MediaType,
+        mimetype: &str,
+    ) -> Result<wa_proto::content::UploadedMedia, crate::media_http::MediaTransferError> {
+        crate::upload::upload(
+            &self.messaging.media_http,
+            &self.requester,
+            media,
+            key,
+            ty,
+            mimetype,
+        )
+        .await
+    }
+
+    /// Downloads a received message's media into `media` (verified, content-addressed)
+    /// and records where it is; see [`crate::download`].
+    pub async fn download_media(
+        &self,
+        media: &wa_media::DynMediaStore,
+        chat: &str,
+        message_id: &str,
+    ) -> Result<wa_media::MediaKey, crate::media_http::MediaTransferError> {
+        crate::download::download_message(&self.messaging, &self.requester, media, chat, message_id)
+            .await
+    }
+
+    /// The store this account writes to (messages, chats, events are read there).
+    pub fn store(&self) -> &DynStore {
+        &self.messaging.store
+    }
+
     /// Unlinks the device: tells the server when connected, deletes the stored
     /// credentials and pre-keys, and ends the account's task (state `logged_out`).
     pub async fn logout(&self) -> Result<(), AccountError> {
@@ -373,11 +455,24 @@ impl AccountManager {
             Err(e) => return Err(e.into()),
         };
         let (status_tx, status_rx) = watch::channel(AccountStatus::new(account.jid.clone()));
-        let (cmd_tx, cmd_rx) = mpsc::channel(16);
+        let (cmd_tx, cmd_rx) = mpsc::channel(64);
+        let messaging = Arc::new(Messaging::new(
+            self.store.clone(),
+            id.clone(),
+            &self.opts.server_url,
+        ));
+        // Known before the first login, so sends can be accepted while connecting.
+        if let Some(stored) = self.store.load_device(id).await?
+            && let Ok(creds) = credentials::decode(&stored)
+        {
+            messaging.set_credentials(&creds);
+        }
         let handle = AccountHandle {
             id: id.clone(),
-            status: status_rx,
-            cmds: cmd_tx,
+            status: status_rx.clone(),
+            cmds: cmd_tx.clone(),
+            messaging: messaging.clone(),
+            requester: Requester::new(cmd_tx.clone()),
         };
         let task = AccountTask {
             id: id.clone(),
@@ -385,8 +480,14 @@ impl AccountManager {
             opts: self.opts.clone(),
             clock: self.clock.clone(),
             status: status_tx,
+            messaging: messaging.clone(),
         };
         let span = info_span!("account", account = %id);
+        // The sender lives as long as the account's status channel: it ends with the task.
+        let _outbox = tokio::spawn(
+            send::run_outbox(messaging, handle.requester.clone(), status_rx)
+                .instrument(span.clone()),
+        );
         let join = tokio::spawn(task.run(cmd_rx).instrument(span));
         let mut running = self.running();
         // Two concurrent starts: keep the first, stop the second.
@@ -471,6 +572,7 @@ struct AccountTask {
     opts: Arc<ConnectorOptions>,
     clock: Arc<dyn Clock>,
     status: watch::Sender<AccountStatus>,
+    messaging: Arc<Messaging>,
 }
 
 /// What the wait between two connections was cut short by.
@@ -636,11 +738,9 @@ impl AccountTask {
             tokio::select! {
                 result = &mut connect => return result.map_err(Ok),
                 cmd = cmds.recv() => match cmd {
-                    Some(Command::PairingCode { reply, .. }) => {
-                        let _ = reply.send(Err(SendError::NotConnected.into()));
-                    }
+                    None | Some(Command::Shutdown) => return Err(Err(Interrupt::Shutdown)),
                     Some(Command::Logout { reply }) => return Err(Err(Interrupt::Logout(reply))),
-                    Some(Command::Shutdown) | None => return Err(Err(Interrupt::Shutdown)),
+                    Some(other) => other.refuse_offline(),
                 },
             }
         }
@@ -667,11 +767,9 @@ impl AccountTask {
             tokio::select! {
                 () = &mut sleep => return Interrupt::Elapsed,
                 cmd = cmds.recv() => match cmd {
-                    Some(Command::PairingCode { reply, .. }) => {
-                        let _ = reply.send(Err(SendError::NotConnected.into()));
-                    }
+                    None | Some(Command::Shutdown) => return Interrupt::Shutdown,
                     Some(Command::Logout { reply }) => return Interrupt::Logout(reply),
-                    Some(Command::Shutdown) | None => return Interrupt::Shutdown,
+                    Some(other) => other.refuse_offline(),
                 },
             }
         }
@@ -759,6 +857,7 @@ impl EventHandler for Session<'_> {
                 let stored = credentials::encode(conn.credentials());
                 let jid_text = jid.to_string();
                 t.store.save_device(&t.id, &stored, Some(&jid_text)).await?;
+                t.messaging.set_credentials(conn.credentials());
                 info!(jid = %jid_text, platform = platform.as_deref().unwrap_or("?"), "device linked");
                 t.publish(|s| {
                     s.qr_code = None;
@@ -770,6 +869,7 @@ impl EventHandler for Session<'_> {
                 t.store
                     .save_device(&t.id, &credentials::encode(conn.credentials()), None)
                     .await?;
+                t.messaging.set_credentials(conn.credentials());
                 self.logged_in = true;
                 info!("logged in");
                 t.publish(|s| {
@@ -796,7 +896,7 @@ impl EventHandler for Session<'_> {
                     "stream error from the server"
                 );
             }
-            Event::Node(node) => self.on_node(node).await?,
+            Event::Node(node) => self.on_node(conn, node).await?,
             Event::Closed(reason) => debug!(?reason, "connection closed"),
         }
         Ok(())
@@ -804,17 +904,27 @@ impl EventHandler for Session<'_> {
 }
 
 impl Session<'_> {
-    /// Stanzas for the layers above. Until messaging lands, nothing is acknowledged
-    /// here: the server keeps what is not acked and redelivers it at the next login,
-    /// so nothing is lost before it can be stored.
-    async fn on_node(&mut self, node: Node) -> Result<(), SessionError> {
+    /// Stanzas for the layers above. Each handler commits what the stanza carries
+    /// before acknowledging it; what is not acknowledged the server redelivers at the
+    /// next login, so nothing is lost before it is stored.
+    async fn on_node(&mut self, conn: &mut WaConnection, node: Node) -> Result<(), SessionError> {
         if let Some(pending) = &self.prekey_upload
             && prekeys::handle_answer(&self.task.store, &self.task.id, pending, &node).await?
         {
             self.prekey_upload = None;
             return Ok(());
         }
+        let m = &self.task.messaging;
         match node.tag.as_str() {
+            "message" => receive::handle_message(m, conn, &node).await?,
+            "receipt" => receipts::handle_receipt(m, conn, &node).await?,
+            "notification" => {
+                debug!(
+                    kind = node.attr_str("type").as_deref().unwrap_or(""),
+                    "notification"
+                );
+                receive::send(conn, &wa_proto::receipt::message_ack(&node));
+            }
             "ib" | "iq" => debug!(tag = %node.tag, "stanza"),
             tag => debug!(
                 tag,

@@ -16,10 +16,11 @@ use rand_core::OsRng;
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Message;
 use wa_proto::binary::{Jid, Node};
-use wa_proto::{CloseReason, Connection, Event};
+use wa_proto::{CloseReason, Connection, Event, SendError};
 
 use crate::accounts::AccountError;
 use crate::clock::Clock;
+use crate::requests::{Expect, PendingRequests, RequestError};
 use crate::socket::WsStream;
 
 /// The protocol state machine with the OS random source, as the connector runs it.
@@ -52,8 +53,36 @@ pub enum Command {
         /// Answered once the credentials are gone.
         reply: oneshot::Sender<Result<(), AccountError>>,
     },
+    /// Send a node and hand back the server's answer to it (see [`crate::requests`]).
+    Request {
+        /// The node; its `id` attribute names the answer.
+        node: Node,
+        /// Which answer completes it.
+        expect: Expect,
+        /// How long to wait for the answer.
+        timeout: Duration,
+        /// The answer, or why there is none.
+        reply: oneshot::Sender<Result<Node, RequestError>>,
+    },
     /// Close the connection and stop.
     Shutdown,
+}
+
+impl Command {
+    /// Answers a request that arrived while there is no connection to carry it out
+    /// ("not connected"). Logout and shutdown are not requests: callers handle them
+    /// first; here they are ignored.
+    pub fn refuse_offline(self) {
+        match self {
+            Command::PairingCode { reply, .. } => {
+                let _ = reply.send(Err(SendError::NotConnected.into()));
+            }
+            Command::Request { reply, .. } => {
+                let _ = reply.send(Err(RequestError::NotConnected));
+            }
+            Command::Logout { .. } | Command::Shutdown => {}
+        }
+    }
 }
 
 /// How a driven connection ended.
@@ -157,6 +186,8 @@ pub async fn drive<H: EventHandler>(
     let handshake_deadline = clock.now() + opts.handshake_timeout;
     let mut handshaken = false;
     let mut pending_code: Option<PendingCode> = None;
+    // Dropped (failing whatever is still waiting) when the connection ends.
+    let mut requests = PendingRequests::default();
     loop {
         // 1. Everything the state machine wants sent.
         if let Err(e) = flush(&mut conn, &mut sink).await {
@@ -167,6 +198,7 @@ pub async fn drive<H: EventHandler>(
         for extra in [
             (!handshaken).then_some(handshake_deadline),
             pending_code.as_ref().map(|p| p.deadline),
+            requests.next_deadline(),
         ]
         .into_iter()
         .flatten()
@@ -180,6 +212,9 @@ pub async fn drive<H: EventHandler>(
                 Event::Connected => handshaken = true,
                 Event::Closed(reason) => closed = Some(reason.clone()),
                 Event::Node(node) => {
+                    if requests.resolve(node) {
+                        continue;
+                    }
                     if let Some(answer) = pending_code.as_ref().and_then(|p| p.answer(node))
                         && let Some(p) = pending_code.take()
                     {
@@ -234,6 +269,20 @@ pub async fn drive<H: EventHandler>(
                         }
                     }
                 }
+                Some(Command::Request { node, expect, timeout, reply }) => {
+                    if !handshaken {
+                        let _ = reply.send(Err(RequestError::NotConnected));
+                    } else if let Some(id) = node.attr_str("id").map(|id| id.into_owned()) {
+                        match conn.send_node(&node) {
+                            Ok(()) => requests.insert(id, expect, clock.now() + timeout, reply),
+                            Err(e) => {
+                                let _ = reply.send(Err(e.into()));
+                            }
+                        }
+                    } else {
+                        let _ = reply.send(Err(RequestError::Invalid("node without an id")));
+                    }
+                }
                 Some(Command::Logout { reply }) => {
                     if let Some(me) = conn.credentials().me.clone() && conn.is_connected() {
                         let id = conn.next_id();
@@ -274,6 +323,7 @@ pub async fn drive<H: EventHandler>(
                 {
                     let _ = p.reply.send(Err(AccountError::PairingRefused("timeout".into())));
                 }
+                requests.expire(now);
                 conn.handle_timeout(now);
             }
         }

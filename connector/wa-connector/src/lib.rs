@@ -5,13 +5,24 @@ pub mod accounts;
 pub mod clock;
 pub mod config;
 pub mod credentials;
+pub mod download;
 pub mod driver;
+pub mod events;
+pub mod groups;
 mod http_server;
+pub mod media_http;
+pub mod messaging;
 pub mod pairing;
 pub mod prekeys;
+pub mod receipts;
+pub mod receive;
 pub mod reconnect;
+pub mod requests;
+pub mod send;
 pub mod serve;
+pub mod signal_state;
 pub mod socket;
+pub mod upload;
 
 pub use accounts::{
     AccountError, AccountHandle, AccountManager, AccountState, AccountStatus, ConnectorOptions,

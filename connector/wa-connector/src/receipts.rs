@@ -1,0 +1,71 @@
+//! Incoming receipts: delivery, read and played receipts move our outgoing messages'
+//! status forward and become `message.ack` events, committed before the receipt is
+//! acknowledged. A retry receipt (the peer could not decrypt) queues a resend for the
+//! outbox worker. Receipts about our other devices reading incoming messages, and
+//! other kinds, are acknowledged without a status change.
+
+use tracing::{debug, warn};
+use wa_proto::binary::Node;
+use wa_proto::receipt::{self, ReceiptKind};
+use wa_store::{Changes, MessageStatus, ReceiptUpdate};
+
+use crate::accounts::SessionError;
+use crate::driver::WaConnection;
+use crate::events;
+use crate::messaging::{Messaging, Resend};
+use crate::receive::send;
+
+/// The status a receipt kind moves our message to, if any.
+fn status_for(kind: &ReceiptKind) -> Option<MessageStatus> {
+    match kind {
+        ReceiptKind::Delivered => Some(MessageStatus::Delivered),
+        ReceiptKind::Read => Some(MessageStatus::Read),
+        ReceiptKind::Played => Some(MessageStatus::Played),
+        _ => None,
+    }
+}
+
+/// Handles one `<receipt>` stanza; see the module docs.
+pub async fn handle_receipt(
+    m: &Messaging,
+    conn: &mut WaConnection,
+    node: &Node,
+) -> Result<(), SessionError> {
+    let parsed = match receipt::parse_receipt(node) {
+        Ok(r) => r,
+        Err(e) => {
+            warn!(error = %e, "malformed receipt dropped");
+            send(conn, &receipt::message_ack(node));
+            return Ok(());
+        }
+    };
+    if let Some(status) = status_for(&parsed.kind) {
+        let update = ReceiptUpdate {
+            chat: parsed.chat.to_non_ad().to_string(),
+            ids: parsed.ids.clone(),
+            status,
+        };
+        let from = parsed.sender.to_non_ad().to_string();
+        let at = events::from_unix(parsed.timestamp);
+        let changes = Changes {
+            events: vec![events::receipt_event(&update, &from, at)],
+            receipts: vec![update],
+            ..Changes::default()
+        };
+        m.store.commit(&m.account, &changes).await?;
+        debug!(ids = ?parsed.ids, status = status.as_str(), "receipt");
+    } else if parsed.kind == ReceiptKind::Retry {
+        // The peer could not decrypt one of our messages: the sender encrypts it again
+        // for that device over a fresh session.
+        debug!(ids = ?parsed.ids, from = %parsed.sender, "peer asked for a resend");
+        for id in &parsed.ids {
+            m.request_resend(Resend {
+                chat: parsed.chat.to_non_ad().to_string(),
+                id: id.clone(),
+                device: parsed.sender.clone(),
+            });
+        }
+    }
+    send(conn, &receipt::message_ack(node));
+    Ok(())
+}

@@ -1,0 +1,289 @@
+//! Incoming messages: decrypt, store, and only then acknowledge.
+//!
+//! For each `<message>` stanza: if the message is already stored (a redelivery after
+//! a crash between commit and ack) it is acknowledged again and nothing else happens.
+//! Otherwise it is decrypted against the account's Signal state, and the message, its
+//! event, the sender's push name and the Signal state changes are committed in one
+//! transaction. The delivery receipt and the server ack are queued on the connection
+//! after that commit returns, never before: a crash at any point leaves either nothing
+//! (the server redelivers) or everything (the redelivery is recognised).
+//!
+//! A message that cannot be decrypted is recorded as a `message.undecryptable` event,
+//! the sender is asked to send it again (a retry receipt, as WhatsApp clients do, at
+//! most [`MAX_RETRIES`] times per message) and the stanza is acknowledged.
+
+use prost::Message as _;
+use rand_core::OsRng;
+use tracing::{debug, info, warn};
+use wa_proto::binary::{Jid, Node};
+use wa_proto::content;
+use wa_proto::proto::message::Message;
+use wa_proto::receipt;
+use wa_proto::receive::{self, EncKind, IncomingMessage, MessageInfo};
+use wa_proto::signal::ProtocolAddress;
+use wa_proto::signal::cipher::PreKeySignalMessage;
+use wa_proto::signal::error::DecryptError;
+use wa_proto::signal::sender_key::{SenderKeyDistributionMessage, SenderKeyName};
+use wa_proto::signal::store::{self as signal_store, StoreOpError, TrustPolicy};
+use wa_store::{Changes, ContactUpdate, MessageStatus, NewMessage};
+
+use crate::accounts::SessionError;
+use crate::driver::WaConnection;
+use crate::events;
+use crate::messaging::{Messaging, media_info};
+use crate::signal_state::Needs;
+
+/// Retry receipts sent for one message before it is left undecryptable.
+pub const MAX_RETRIES: u32 = 5;
+
+/// Handles one `<message>` stanza; see the module docs.
+pub async fn handle_message(
+    m: &Messaging,
+    conn: &mut WaConnection,
+    node: &Node,
+) -> Result<(), SessionError> {
+    let creds = conn.credentials();
+    let Some(me) = creds.me.clone() else {
+        return Ok(());
+    };
+    let my_lid = creds.lid.clone();
+    let incoming = match receive::parse_message(node, &me, my_lid.as_ref()) {
+        Ok(msg) => msg,
+        Err(e) => {
+            // Unusable now and forever: acknowledge so it is not redelivered endlessly.
+            warn!(error = %e, id = node.attr_str("id").as_deref().unwrap_or(""), "malformed message stanza dropped");
+            send(conn, &receipt::message_ack(node));
+            return Ok(());
+        }
+    };
+    let info = &incoming.info;
+    let chat = info.chat.to_string();
+    let sender_user = info.sender.to_non_ad().to_string();
+    if m.store
+        .message_exists(&m.account, &chat, &sender_user, &info.id)
+        .await?
+    {
+        debug!(id = %info.id, "message already stored; acknowledging the redelivery");
+        acknowledge(conn, node, info);
+        return Ok(());
+    }
+
+    let mut cache = m.signal.lock().await;
+    cache.bind(conn.credentials());
+    cache.load(&m.store, &m.account, &needs(&incoming)).await?;
+    let outcome = decrypt(&mut cache, &incoming);
+    let mut changes = Changes {
+        signal: cache.take_writes(),
+        ..Changes::default()
+    };
+    let at = events::from_unix(info.timestamp);
+    let result = match outcome {
+        Ok(Some(msg)) => {
+            let stored = to_stored(info, &chat, &sender_user, &msg);
+            let reacted = msg
+                .reaction_message
+                .as_ref()
+                .and_then(|r| r.key.as_ref())
+                .and_then(|k| k.id.clone());
+            changes
+                .events
+                .push(events::message_event(&stored, None, reacted.as_deref()));
+            if let Some(name) = info.push_name.clone().filter(|_| !info.from_me) {
+                changes.contacts.push(ContactUpdate {
+                    jid: sender_user.clone(),
+                    push_name: Some(name),
+                    lid: None,
+                });
+            }
+            debug!(id = %info.id, kind = %stored.kind, "message received");
+            changes.messages.push(stored);
+            Handled::Stored
+        }
+        // Only key material (a sender-key distribution): state, no message.
+        Ok(None) => Handled::Stored,
+        Err(Failure::Duplicate) => Handled::Stored,
+        Err(Failure::Undecryptable(reason)) => {
+            warn!(id = %info.id, from = %info.sender, error = %reason, "could not decrypt message");
+            changes.events.push(events::undecryptable_event(
+                &info.id,
+                &chat,
+                &sender_user,
+                at,
+                &reason,
+            ));
+            Handled::Retry
+        }
+    };
+    if let Err(e) = m.store.commit(&m.account, &changes).await {
+        cache.discard();
+        return Err(e.into());
+    }
+    drop(cache);
+
+    match result {
+        Handled::Stored => acknowledge(conn, node, info),
+        Handled::Retry => {
+            let count = m.retry_count(&info.id);
+            if count <= MAX_RETRIES {
+                let registration = conn.credentials().registration_id;
+                send(
+                    conn,
+                    &receipt::retry_receipt(info, count, registration, info.timestamp),
+                );
+            } else {
+                info!(id = %info.id, "giving up on an undecryptable message");
+            }
+            send(conn, &receipt::message_ack(node));
+        }
+    }
+    Ok(())
+}
+
+enum Handled {
+    Stored,
+    Retry,
+}
+
+enum Failure {
+    /// Already decrypted before (its state is committed): just acknowledge.
+    Duplicate,
+    /// Cannot be read; the text says why.
+    Undecryptable(String),
+}
+
+/// The records decrypting `msg` reads.
+fn needs(msg: &IncomingMessage) -> Needs {
+    let addr = address(&msg.info.sender);
+    let mut needs = Needs {
+        devices: vec![addr.clone()],
+        ..Needs::default()
+    };
+    for enc in &msg.encs {
+        match enc.kind {
+            EncKind::Pkmsg => {
+                if let Ok(p) = PreKeySignalMessage::parse(&enc.ciphertext)
+                    && let Some(id) = p.pre_key_id
+                {
+                    needs.pre_keys.push(id);
+                }
+            }
+            EncKind::Skmsg => needs.sender_keys.push(SenderKeyName {
+                group_id: msg.info.chat.to_string(),
+                sender: addr.clone(),
+            }),
+            EncKind::Msg => {}
+        }
+    }
+    needs
+}
+
+/// A device JID as a Signal address.
+pub fn address(device: &Jid) -> ProtocolAddress {
+    ProtocolAddress::new(device.user.clone(), u32::from(device.device))
+}
+
+/// Decrypts every `<enc>`: pairwise first (it may carry the sender key the group part
+/// needs), then the group part. Returns the content message, or `None` when the
+/// stanza only carried key material.
+fn decrypt(
+    cache: &mut crate::signal_state::SignalCache,
+    msg: &IncomingMessage,
+) -> Result<Option<Message>, Failure> {
+    let Some(staged) = cache.staged() else {
+        return Err(Failure::Undecryptable("no Signal identity".into()));
+    };
+    let addr = address(&msg.info.sender);
+    let mut content: Option<Message> = None;
+    let mut pairwise: Vec<_> = msg
+        .encs
+        .iter()
+        .filter(|e| e.kind != EncKind::Skmsg)
+        .collect();
+    pairwise.extend(msg.encs.iter().filter(|e| e.kind == EncKind::Skmsg));
+    for enc in pairwise {
+        let plaintext = match enc.kind {
+            EncKind::Pkmsg | EncKind::Msg => signal_store::decrypt(
+                staged,
+                &addr,
+                enc.kind == EncKind::Pkmsg,
+                &enc.ciphertext,
+                TrustPolicy::AcceptAndReport,
+                &mut OsRng,
+            )
+            .map(|d| d.plaintext)
+            .map_err(|e| match e {
+                StoreOpError::Protocol(DecryptError::Duplicate { .. }) => Failure::Duplicate,
+                other => Failure::Undecryptable(other.to_string()),
+            })?,
+            EncKind::Skmsg => {
+                let name = SenderKeyName {
+                    group_id: msg.info.chat.to_string(),
+                    sender: addr.clone(),
+                };
+                signal_store::group_decrypt(staged, &name, &enc.ciphertext)
+                    .map_err(|e| Failure::Undecryptable(e.to_string()))?
+            }
+        };
+        let decoded = receive::decode_plaintext(&plaintext)
+            .map_err(|e| Failure::Undecryptable(e.to_string()))?;
+        if let Some(skdm) = decoded
+            .sender_key_distribution_message
+            .as_ref()
+            .and_then(|d| d.axolotl_sender_key_distribution_message.as_deref())
+        {
+            match SenderKeyDistributionMessage::parse(skdm) {
+                Ok(dist) => {
+                    let name = SenderKeyName {
+                        group_id: msg.info.chat.to_string(),
+                        sender: addr.clone(),
+                    };
+                    signal_store::process_distribution(staged, &name, &dist)
+                        .map_err(|e| Failure::Undecryptable(e.to_string()))?;
+                }
+                Err(e) => warn!(error = %e, "malformed sender key distribution ignored"),
+            }
+        }
+        let decoded = receive::unwrap_device_sent(decoded);
+        if content::summarize(&decoded).kind != "sender_key_distribution" {
+            content = Some(decoded);
+        }
+    }
+    Ok(content)
+}
+
+/// The row stored for a decrypted message.
+fn to_stored(info: &MessageInfo, chat: &str, sender: &str, msg: &Message) -> NewMessage {
+    let summary = content::summarize(msg);
+    let media = summary.media.map(media_info);
+    NewMessage {
+        id: info.id.clone(),
+        chat: chat.to_owned(),
+        sender: sender.to_owned(),
+        from_me: info.from_me,
+        timestamp: events::from_unix(info.timestamp),
+        kind: summary.kind.to_owned(),
+        text: summary.text,
+        media,
+        content: msg.encode_to_vec(),
+        push_name: info.push_name.clone(),
+        status: if info.from_me {
+            MessageStatus::Sent
+        } else {
+            MessageStatus::Received
+        },
+    }
+}
+
+/// The delivery receipt and the ack for a handled message.
+fn acknowledge(conn: &mut WaConnection, node: &Node, info: &MessageInfo) {
+    send(conn, &receipt::delivery_receipt(info));
+    send(conn, &receipt::message_ack(node));
+}
+
+/// Queues `node`; a closed connection loses nothing (the server redelivers what was
+/// not acknowledged).
+pub fn send(conn: &mut WaConnection, node: &Node) {
+    if let Err(e) = conn.send_node(node) {
+        debug!(error = %e, tag = %node.tag, "not sent: connection closing");
+    }
+}

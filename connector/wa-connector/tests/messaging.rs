@@ -1,0 +1,300 @@
+//! Messaging between accounts through the WhatsApp server simulator, in-process, over
+//! real WebSockets on loopback, on SQLite and on the real PostgreSQL
+//! (`WA_TEST_POSTGRES_URL`): sends are committed to the outbox, encrypted end to end
+//! (the simulator only routes ciphertext), stored once by the receiver with their
+//! events, and acknowledged by receipts that move the sender's status forward.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use wa_connector::{AccountHandle, AccountManager, AccountState, Backoff, ConnectorOptions};
+use wa_proto::binary::Jid;
+use wa_simulator::{Simulator, SimulatorConfig, SimulatorHandle};
+use wa_store::{AccountId, DynStore, MessageQuery, MessageStatus, StoredMessage};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn test_dir() -> &'static PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wa-connector-messaging");
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    })
+}
+
+async fn sqlite(name: &str) -> DynStore {
+    wa_store::testing::sqlite_test_store(test_dir(), name).await
+}
+
+async fn postgres(name: &str) -> DynStore {
+    wa_store::testing::postgres_test_store(name).await
+}
+
+async fn simulator() -> SimulatorHandle {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+    Simulator::start(SimulatorConfig::default())
+        .await
+        .expect("simulator starts")
+}
+
+fn options(sim: &SimulatorHandle) -> ConnectorOptions {
+    ConnectorOptions {
+        server_url: sim.ws_url(),
+        trust_root: sim.trust_root(),
+        backoff: Backoff {
+            initial: Duration::from_millis(50),
+            max: Duration::from_millis(400),
+            multiplier: 2.0,
+            jitter: 0.5,
+        },
+        ..ConnectorOptions::default()
+    }
+}
+
+fn id(s: &str) -> AccountId {
+    AccountId::new(s).unwrap()
+}
+
+/// Links `account` by QR as `phone`; returns its handle and user JID.
+async fn link(
+    sim: &SimulatorHandle,
+    manager: &AccountManager,
+    account: &str,
+    phone: &str,
+) -> (AccountHandle, Jid) {
+    let handle = manager.start(&id(account)).await.unwrap();
+    let waiting = handle
+        .wait_for_state(AccountState::WaitingForPairing, WAIT)
+        .await
+        .unwrap();
+    let jid = sim.scan_qr(&waiting.qr_code.unwrap(), phone).unwrap();
+    handle
+        .wait_for_state(AccountState::LoggedIn, WAIT)
+        .await
+        .unwrap();
+    // Wait for the pre-key upload: a peer's first message needs a bundle.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while sim.prekey_count(&jid) == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "pre-keys uploaded");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    (handle, jid.to_non_ad())
+}
+
+/// Waits until `account` has a message matching `pred` and returns it.
+async fn wait_message(
+    store: &DynStore,
+    account: &str,
+    mut pred: impl FnMut(&StoredMessage) -> bool,
+) -> StoredMessage {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let all = store
+            .list_messages(
+                &id(account),
+                &MessageQuery {
+                    limit: 1000,
+                    ..MessageQuery::default()
+                },
+            )
+            .await
+            .unwrap();
+        if let Some(m) = all.into_iter().find(|m| pred(m)) {
+            return m;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for a message on {account}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+async fn wait_status(
+    store: &DynStore,
+    account: &str,
+    chat: &Jid,
+    msg_id: &str,
+    at_least: MessageStatus,
+) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let m = store
+            .get_message(&id(account), &chat.to_string(), msg_id)
+            .await
+            .unwrap()
+            .expect("sent message stored");
+        if m.message.status.progress_rank() >= at_least.progress_rank() {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "message {msg_id} stuck at {:?}",
+            m.message.status
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// A sends B text both ways; each side stores the other's message once, with its
+/// `message` event; receipts move the sender's status to delivered with a
+/// `message.ack` event.
+async fn text_both_ways<F, Fut>(open: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = DynStore>,
+{
+    let sim = simulator().await;
+    let store = open().await;
+    let manager = AccountManager::new(store.clone(), options(&sim));
+    let (a, a_jid) = link(&sim, &manager, "ann", "15550002001").await;
+    let (b, b_jid) = link(&sim, &manager, "bob", "15550002002").await;
+
+    let sent = a.send_text(&b_jid, "hello bob").await.unwrap();
+    assert_eq!(sent.message.status, MessageStatus::Pending);
+    assert_eq!(sent.message.chat, b_jid.to_string());
+    let got = wait_message(&store, "bob", |m| m.message.id == sent.message.id).await;
+    assert_eq!(got.message.text.as_deref(), Some("hello bob"));
+    assert_eq!(got.message.chat, a_jid.to_string());
+    assert_eq!(got.message.sender, a_jid.to_string());
+    assert!(!got.message.from_me);
+    assert_eq!(got.message.kind, "text");
+    assert_eq!(got.message.status, MessageStatus::Received);
+    wait_status(
+        &store,
+        "ann",
+        &b_jid,
+        &sent.message.id,
+        MessageStatus::Delivered,
+    )
+    .await;
+
+    // The reply goes the other way over the session Bob now has.
+    let reply = b.send_text(&a_jid, "hi ann").await.unwrap();
+    let got = wait_message(&store, "ann", |m| m.message.id == reply.message.id).await;
+    assert_eq!(got.message.text.as_deref(), Some("hi ann"));
+    wait_status(
+        &store,
+        "bob",
+        &a_jid,
+        &reply.message.id,
+        MessageStatus::Delivered,
+    )
+    .await;
+
+    // Events: Bob's inbox has the message, Ann's the delivery receipt.
+    let events = store.events_after(Some(&id("bob")), 0, 100).await.unwrap();
+    let msg_event = events
+        .iter()
+        .find(|e| e.kind == "message" && e.payload.contains(&sent.message.id))
+        .expect("message event for bob");
+    let payload: serde_json::Value = serde_json::from_str(&msg_event.payload).unwrap();
+    assert_eq!(payload["body"], "hello bob");
+    assert_eq!(payload["from"], a_jid.to_string());
+    let acks = store.events_after(Some(&id("ann")), 0, 100).await.unwrap();
+    assert!(
+        acks.iter()
+            .any(|e| e.kind == "message.ack" && e.payload.contains(&sent.message.id)),
+        "delivery receipt event for ann: {acks:?}"
+    );
+
+    // Exactly once, and nothing left queued for either device.
+    let count = store
+        .list_messages(&id("bob"), &MessageQuery::default())
+        .await
+        .unwrap()
+        .iter()
+        .filter(|m| m.message.id == sent.message.id)
+        .count();
+    assert_eq!(count, 1);
+    assert_eq!(store.count_outbox(&id("ann")).await.unwrap(), 0);
+    manager.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_both_ways_on_sqlite() {
+    text_both_ways(|| sqlite("text-both-ways")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_both_ways_on_postgres() {
+    text_both_ways(|| postgres("text_both_ways")).await;
+}
+
+/// A message sent while the recipient is offline waits in the simulator and is
+/// stored when the recipient comes back; a send accepted while the sender is offline
+/// waits in the outbox and goes out after reconnecting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_both_sides_lose_nothing() {
+    let sim = simulator().await;
+    let store = sqlite("offline-both-sides").await;
+    let manager = AccountManager::new(store.clone(), options(&sim));
+    let (a, _a_jid) = link(&sim, &manager, "ann", "15550003001").await;
+    let (_b, b_jid) = link(&sim, &manager, "bob", "15550003002").await;
+
+    assert!(manager.stop(&id("bob")).await);
+    let first = a.send_text(&b_jid, "while you were away").await.unwrap();
+    wait_status(
+        &store,
+        "ann",
+        &b_jid,
+        &first.message.id,
+        MessageStatus::Sent,
+    )
+    .await;
+
+    assert!(manager.stop(&id("ann")).await);
+    let a = manager.start(&id("ann")).await.unwrap();
+    let queued = a
+        .send_text(&b_jid, "queued while connecting")
+        .await
+        .unwrap();
+    manager.start(&id("bob")).await.unwrap();
+    for want in [&first, &queued] {
+        let got = wait_message(&store, "bob", |m| m.message.id == want.message.id).await;
+        assert_eq!(got.message.text, want.message.text);
+    }
+    manager.shutdown().await;
+    sim.shutdown().await;
+}
+
+/// Three accounts in a group: messages go out once as a sender-key `skmsg` and every
+/// member stores them; a member added later reads the next message too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_of_three_with_a_late_member() {
+    let sim = simulator().await;
+    let store = sqlite("group-of-three").await;
+    let manager = AccountManager::new(store.clone(), options(&sim));
+    let (a, a_jid) = link(&sim, &manager, "ann", "15550004001").await;
+    let (b, b_jid) = link(&sim, &manager, "bob", "15550004002").await;
+    let (_c, c_jid) = link(&sim, &manager, "cat", "15550004003").await;
+
+    let group = a.create_group("tea", std::slice::from_ref(&b_jid)).await.unwrap();
+    let gid = group.jid.clone();
+    let first = a.send_text(&gid, "welcome").await.unwrap();
+    let got = wait_message(&store, "bob", |m| m.message.id == first.message.id).await;
+    assert_eq!(got.message.chat, gid.to_string());
+    assert_eq!(got.message.sender, a_jid.to_string());
+    assert_eq!(got.message.text.as_deref(), Some("welcome"));
+
+    // Bob answers in the group with his own sender key.
+    let answer = b.send_text(&gid, "thanks").await.unwrap();
+    let got = wait_message(&store, "ann", |m| m.message.id == answer.message.id).await;
+    assert_eq!(got.message.sender, b_jid.to_string());
+
+    a.add_group_members(&gid, std::slice::from_ref(&c_jid)).await.unwrap();
+    let later = a.send_text(&gid, "cat joined").await.unwrap();
+    for member in ["bob", "cat"] {
+        let got = wait_message(&store, member, |m| m.message.id == later.message.id).await;
+        assert_eq!(got.message.text.as_deref(), Some("cat joined"));
+    }
+    manager.shutdown().await;
+    sim.shutdown().await;
+}
