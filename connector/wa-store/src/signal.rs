@@ -83,6 +83,13 @@ pub trait SignalStateStore: Send + Sync {
 
     /// The addresses that hold our current sender key for `group` (sorted).
     async fn sender_key_holders(&self, account: &AccountId, group: &str) -> Result<Vec<String>>;
+
+    /// Forgets the session with one peer device (a session reset): our next message to
+    /// it starts over from its pre-key bundle, and what it sends on the old session
+    /// can no longer be decrypted (the client asks it to retry). Returns whether a
+    /// session existed. The connector's in-memory Signal cache must not hold the
+    /// address (reset while the account is stopped).
+    async fn delete_session(&self, account: &AccountId, address: &str) -> Result<bool>;
 }
 
 /// Largest accepted Signal record, in bytes (a session with its archived states and

@@ -1669,6 +1669,25 @@ pub async fn signal_state_round_trip(store: DynStore) {
             .is_empty()
     );
     assert!(store.sender_key_holders(&b, g).await.unwrap().is_empty());
+    // A session reset forgets one device's session and nothing else.
+    assert!(store.delete_session(&a, "111.3").await.unwrap());
+    assert!(!store.delete_session(&a, "111.3").await.unwrap());
+    let left: Vec<String> = store
+        .load_sessions(&a, &names(&["111.0", "111.3"]))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(address, _)| address)
+        .collect();
+    assert_eq!(left, ["111.0"]);
+    assert_eq!(
+        store
+            .load_identities(&a, &names(&["111.0"]))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 /// Logout deletes the Signal state with the credentials, and keeps messages, chats,

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 
-use super::{PostgresStore, exec, get, query};
+use super::{PostgresStore, exec, get, map_err, query};
 use crate::account::AccountId;
 use crate::changes::Plan;
 use crate::error::Result;
@@ -87,6 +87,18 @@ impl SignalStateStore for PostgresStore {
         )
         .await?;
         rows.iter().map(|r| get(r, 0)).collect()
+    }
+
+    async fn delete_session(&self, account: &AccountId, address: &str) -> Result<bool> {
+        let client = self.client().await?;
+        let n = client
+            .execute(
+                "DELETE FROM signal_sessions WHERE account_id = $1 AND address = $2",
+                &[&account.as_str(), &address],
+            )
+            .await
+            .map_err(map_err)?;
+        Ok(n > 0)
     }
 }
 

@@ -105,6 +105,20 @@ impl SignalStateStore for SqliteStore {
             })
             .await
     }
+
+    async fn delete_session(&self, account: &AccountId, address: &str) -> Result<bool> {
+        let (account, address) = (account.clone(), address.to_owned());
+        self.pool
+            .run(move |conn| {
+                conn.execute(
+                    "DELETE FROM signal_sessions WHERE account_id = ?1 AND address = ?2",
+                    params![account.as_str(), address],
+                )
+                .map(|n| n > 0)
+                .map_err(map_err)
+            })
+            .await
+    }
 }
 
 /// Writes the planned Signal state: upserts, consumed pre-keys, then holder resets
