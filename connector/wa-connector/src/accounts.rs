@@ -169,6 +169,11 @@ pub struct ConnectorOptions {
     pub handshake_timeout: Duration,
     /// Draw QR codes on the terminal while an account waits to be linked.
     pub print_qr: bool,
+    /// Where downloaded media go (plain files, content-addressed); without it media
+    /// are not downloaded.
+    pub media: Option<wa_media::DynMediaStore>,
+    /// Download received media as they arrive (needs `media`).
+    pub auto_download_media: bool,
 }
 
 impl Default for ConnectorOptions {
@@ -181,6 +186,8 @@ impl Default for ConnectorOptions {
             connect_timeout: Duration::from_secs(20),
             handshake_timeout: Duration::from_secs(20),
             print_qr: false,
+            media: None,
+            auto_download_media: true,
         }
     }
 }
@@ -456,10 +463,14 @@ impl AccountManager {
         };
         let (status_tx, status_rx) = watch::channel(AccountStatus::new(account.jid.clone()));
         let (cmd_tx, cmd_rx) = mpsc::channel(64);
+        let requester = Requester::new(cmd_tx.clone());
         let messaging = Arc::new(Messaging::new(
             self.store.clone(),
             id.clone(),
             &self.opts.server_url,
+            requester.clone(),
+            self.opts.media.clone(),
+            self.opts.auto_download_media,
         ));
         // Known before the first login, so sends can be accepted while connecting.
         if let Some(stored) = self.store.load_device(id).await?
@@ -472,7 +483,7 @@ impl AccountManager {
             status: status_rx.clone(),
             cmds: cmd_tx.clone(),
             messaging: messaging.clone(),
-            requester: Requester::new(cmd_tx.clone()),
+            requester,
         };
         let task = AccountTask {
             id: id.clone(),

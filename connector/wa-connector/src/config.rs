@@ -109,6 +109,11 @@ pub struct ServeConfig {
     /// Draw QR codes in the terminal while an account waits to be linked.
     #[arg(long = "print-qr", env = "WA_PRINT_QR", default_value_t = true, action = clap::ArgAction::Set)]
     pub print_qr: bool,
+
+    /// Download the media of every received message into the media store as it
+    /// arrives (GOWA's setting); when off, media is fetched on demand.
+    #[arg(long = "auto-download-media", env = "WHATSAPP_AUTO_DOWNLOAD_MEDIA", default_value_t = true, action = clap::ArgAction::Set)]
+    pub auto_download_media: bool,
 }
 
 fn parse_server_url(value: &str) -> Result<url::Url, String> {

@@ -219,10 +219,7 @@ mod tests {
             file_enc_sha256: Some(hashes.file_enc_sha256),
             file_sha256: Some(hashes.file_sha256),
         };
-        assert_eq!(
-            read_all(body.clone(), expected).await.unwrap(),
-            plain
-        );
+        assert_eq!(read_all(body.clone(), expected).await.unwrap(), plain);
         let mut tampered = body;
         tampered[500] ^= 1;
         let err = read_all(tampered, expected).await.unwrap_err();

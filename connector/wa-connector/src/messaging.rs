@@ -9,7 +9,9 @@ use std::time::SystemTime;
 use prost::Message as _;
 use rand_core::OsRng;
 use thiserror::Error;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
+use tracing::Instrument;
+use wa_media::DynMediaStore;
 use wa_proto::Credentials;
 use wa_proto::binary::Jid;
 use wa_proto::content;
@@ -20,7 +22,11 @@ use wa_store::{
 };
 
 use crate::media_http::MediaHttp;
+use crate::requests::Requester;
 use crate::signal_state::SignalCache;
+
+/// Media downloads one account runs at once.
+const MAX_CONCURRENT_DOWNLOADS: usize = 4;
 
 /// Undecryptable message ids whose retries are counted (oldest forgotten first).
 const MAX_TRACKED_RETRIES: usize = 1024;
@@ -51,6 +57,12 @@ pub struct Messaging {
     pub outbox_wake: Notify,
     /// Media hosts and the HTTP client for uploads and downloads.
     pub media_http: MediaHttp,
+    /// Requests on the account's connection (iqs, sends).
+    pub requester: Requester,
+    /// Where downloaded media go, and whether received media are fetched at once.
+    media: Option<DynMediaStore>,
+    auto_download: bool,
+    downloads: Arc<Semaphore>,
     credentials: Mutex<Option<Arc<Credentials>>>,
     retries: Mutex<HashMap<String, u32>>,
     resends: Mutex<VecDeque<Resend>>,
@@ -81,11 +93,22 @@ impl std::fmt::Debug for Messaging {
 impl Messaging {
     /// Messaging for `account` over `store`, with the chat server at `server_url`
     /// (it decides the media scheme); idle until credentials are set.
-    pub fn new(store: DynStore, account: AccountId, server_url: &str) -> Self {
+    pub fn new(
+        store: DynStore,
+        account: AccountId,
+        server_url: &str,
+        requester: Requester,
+        media: Option<DynMediaStore>,
+        auto_download: bool,
+    ) -> Self {
         Self {
             store,
             account,
             media_http: MediaHttp::new(server_url),
+            requester,
+            media,
+            auto_download,
+            downloads: Arc::new(Semaphore::new(MAX_CONCURRENT_DOWNLOADS)),
             signal: tokio::sync::Mutex::new(SignalCache::default()),
             outbox_wake: Notify::new(),
             credentials: Mutex::new(None),
@@ -116,6 +139,34 @@ impl Messaging {
         let n = map.entry(id.to_owned()).or_insert(0);
         *n += 1;
         *n
+    }
+
+    /// The media store downloads go to, if any.
+    pub fn media_store(&self) -> Option<&DynMediaStore> {
+        self.media.as_ref()
+    }
+
+    /// Downloads a just-received message's media in the background when automatic
+    /// downloads are on (a failure is logged; the message keeps its reference, so it
+    /// can be fetched on demand later).
+    pub fn auto_download(self: &Arc<Self>, chat: &str, id: &str) {
+        let Some(media) = self.media.clone().filter(|_| self.auto_download) else {
+            return;
+        };
+        let (m, chat, id) = (self.clone(), chat.to_owned(), id.to_owned());
+        tokio::spawn(
+            async move {
+                let Ok(_permit) = m.downloads.clone().acquire_owned().await else {
+                    return;
+                };
+                if let Err(e) =
+                    crate::download::download_message(&m, &m.requester, &media, &chat, &id).await
+                {
+                    tracing::warn!(id = %id, error = %e, "media download failed");
+                }
+            }
+            .in_current_span(),
+        );
     }
 
     /// Queues a resend for the outbox worker and wakes it.

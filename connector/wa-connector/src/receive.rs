@@ -12,6 +12,8 @@
 //! the sender is asked to send it again (a retry receipt, as WhatsApp clients do, at
 //! most [`MAX_RETRIES`] times per message) and the stanza is acknowledged.
 
+use std::sync::Arc;
+
 use prost::Message as _;
 use rand_core::OsRng;
 use tracing::{debug, info, warn};
@@ -38,7 +40,7 @@ pub const MAX_RETRIES: u32 = 5;
 
 /// Handles one `<message>` stanza; see the module docs.
 pub async fn handle_message(
-    m: &Messaging,
+    m: &Arc<Messaging>,
     conn: &mut WaConnection,
     node: &Node,
 ) -> Result<(), SessionError> {
@@ -96,12 +98,13 @@ pub async fn handle_message(
                 });
             }
             debug!(id = %info.id, kind = %stored.kind, "message received");
+            let media = stored.media.is_some();
             changes.messages.push(stored);
-            Handled::Stored
+            Handled::Stored { media }
         }
         // Only key material (a sender-key distribution): state, no message.
-        Ok(None) => Handled::Stored,
-        Err(Failure::Duplicate) => Handled::Stored,
+        Ok(None) => Handled::Stored { media: false },
+        Err(Failure::Duplicate) => Handled::Stored { media: false },
         Err(Failure::Undecryptable(reason)) => {
             warn!(id = %info.id, from = %info.sender, error = %reason, "could not decrypt message");
             changes.events.push(events::undecryptable_event(
@@ -121,7 +124,12 @@ pub async fn handle_message(
     drop(cache);
 
     match result {
-        Handled::Stored => acknowledge(conn, node, info),
+        Handled::Stored { media } => {
+            acknowledge(conn, node, info);
+            if media {
+                m.auto_download(&chat, &info.id);
+            }
+        }
         Handled::Retry => {
             let count = m.retry_count(&info.id);
             if count <= MAX_RETRIES {
@@ -140,7 +148,10 @@ pub async fn handle_message(
 }
 
 enum Handled {
-    Stored,
+    /// Committed (or already there); `media` when a new media message was stored.
+    Stored {
+        media: bool,
+    },
     Retry,
 }
 

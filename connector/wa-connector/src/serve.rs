@@ -47,6 +47,8 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
             server_url: config.server_url.to_string(),
             trust_root: config.trust_root,
             print_qr: config.print_qr,
+            media: Some(media.clone()),
+            auto_download_media: config.auto_download_media,
             ..ConnectorOptions::default()
         },
     ));

@@ -87,6 +87,29 @@ async fn link(
     (handle, jid.to_non_ad())
 }
 
+/// Links `account` by pairing code as `phone`; returns its handle and user JID.
+async fn link_by_code(
+    sim: &SimulatorHandle,
+    manager: &AccountManager,
+    account: &str,
+    phone: &str,
+) -> (AccountHandle, Jid) {
+    let handle = manager.start(&id(account)).await.unwrap();
+    let code = handle.request_pairing_code(phone).await.unwrap();
+    sim.enter_pairing_code(phone, &code).unwrap();
+    handle
+        .wait_for_state(AccountState::LoggedIn, WAIT)
+        .await
+        .unwrap();
+    let device = sim.devices(phone).pop().expect("linked device");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while sim.prekey_count(&device) == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "pre-keys uploaded");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    (handle, device.to_non_ad())
+}
+
 /// Waits until `account` has a message matching `pred` and returns it.
 async fn wait_message(
     store: &DynStore,
@@ -265,7 +288,7 @@ async fn offline_both_sides_lose_nothing() {
     sim.shutdown().await;
 }
 
-/// Three accounts in a group: messages go out once as a sender-key `skmsg` and every
+/// Three accounts (two linked by QR, one by pairing code) in a group: messages go out once as a sender-key `skmsg` and every
 /// member stores them; a member added later reads the next message too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn group_of_three_with_a_late_member() {
@@ -274,9 +297,12 @@ async fn group_of_three_with_a_late_member() {
     let manager = AccountManager::new(store.clone(), options(&sim));
     let (a, a_jid) = link(&sim, &manager, "ann", "15550004001").await;
     let (b, b_jid) = link(&sim, &manager, "bob", "15550004002").await;
-    let (_c, c_jid) = link(&sim, &manager, "cat", "15550004003").await;
+    let (_c, c_jid) = link_by_code(&sim, &manager, "cat", "15550004003").await;
 
-    let group = a.create_group("tea", std::slice::from_ref(&b_jid)).await.unwrap();
+    let group = a
+        .create_group("tea", std::slice::from_ref(&b_jid))
+        .await
+        .unwrap();
     let gid = group.jid.clone();
     let first = a.send_text(&gid, "welcome").await.unwrap();
     let got = wait_message(&store, "bob", |m| m.message.id == first.message.id).await;
@@ -289,12 +315,232 @@ async fn group_of_three_with_a_late_member() {
     let got = wait_message(&store, "ann", |m| m.message.id == answer.message.id).await;
     assert_eq!(got.message.sender, b_jid.to_string());
 
-    a.add_group_members(&gid, std::slice::from_ref(&c_jid)).await.unwrap();
+    a.add_group_members(&gid, std::slice::from_ref(&c_jid))
+        .await
+        .unwrap();
     let later = a.send_text(&gid, "cat joined").await.unwrap();
     for member in ["bob", "cat"] {
         let got = wait_message(&store, member, |m| m.message.id == later.message.id).await;
         assert_eq!(got.message.text.as_deref(), Some("cat joined"));
     }
+    manager.shutdown().await;
+    sim.shutdown().await;
+}
+
+/// Ann sends Bob an image and a voice note: they are encrypted with fresh media keys,
+/// uploaded through the simulator's media endpoints, and Bob's connector stores the
+/// messages and downloads the files (verified, content-addressed) into his media
+/// store; the media events carry the stored path, never the key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn image_and_voice_note_are_stored_and_downloaded() {
+    use wa_media::MediaKey;
+    use wa_proto::content::{MediaExtra, MediaKind, media_message};
+    use wa_proto::media::MediaType;
+
+    let sim = simulator().await;
+    let store = sqlite("media").await;
+    // Ann's files and Bob's downloads live in separate media stores (two connectors).
+    let folder = |who: &str| test_dir().join(format!("media-{who}-{}", std::process::id()));
+    let ann_media: wa_media::DynMediaStore =
+        std::sync::Arc::new(wa_media::FolderStore::open(&folder("ann")).await.unwrap());
+    let bob_media: wa_media::DynMediaStore =
+        std::sync::Arc::new(wa_media::FolderStore::open(&folder("bob")).await.unwrap());
+    let ann_manager = AccountManager::new(store.clone(), options(&sim));
+    let bob_manager = AccountManager::new(
+        store.clone(),
+        ConnectorOptions {
+            media: Some(bob_media.clone()),
+            ..options(&sim)
+        },
+    );
+    let (a, _) = link(&sim, &ann_manager, "ann", "15550005001").await;
+    let (_b, b_jid) = link(&sim, &bob_manager, "bob", "15550005002").await;
+
+    // 300 KB of "photo" and 40 KB of "voice", not multiples of the cipher block.
+    let photo: Vec<u8> = (0..300_001u32).map(|i| (i * 7 % 251) as u8).collect();
+    let voice: Vec<u8> = (0..40_009u32).map(|i| (i * 13 % 253) as u8).collect();
+    let mut sent = Vec::new();
+    for (plain, ty, kind, mime) in [
+        (&photo, MediaType::Image, MediaKind::Image, "image/jpeg"),
+        (
+            &voice,
+            MediaType::Audio,
+            MediaKind::Audio { ptt: true },
+            "audio/ogg; codecs=opus",
+        ),
+    ] {
+        let key = MediaKey::for_content(plain);
+        ann_media.put_bytes(&key, plain).await.unwrap();
+        let uploaded = a.upload_media(&ann_media, &key, ty, mime).await.unwrap();
+        assert_eq!(uploaded.file_length, plain.len() as u64);
+        let caption = matches!(ty, MediaType::Image).then(|| "look".to_owned());
+        let extra = MediaExtra {
+            seconds: Some(3),
+            ..MediaExtra::default()
+        };
+        let msg = media_message(kind, &uploaded, caption, extra);
+        sent.push((a.send_message(&b_jid, msg).await.unwrap(), key));
+    }
+
+    for (m, key) in &sent {
+        let got = wait_message(&store, "bob", |s| s.message.id == m.message.id).await;
+        let info = got.message.media.clone().expect("media reference stored");
+        assert_eq!(info.media_key.as_ref().map(Vec::len), Some(32));
+        assert!(info.direct_path.is_some());
+        // Downloaded automatically into Bob's media store, under the plain file's hash.
+        let deadline = tokio::time::Instant::now() + WAIT;
+        let stored = loop {
+            let now = store
+                .get_message(&id("bob"), &got.message.chat, &got.message.id)
+                .await
+                .unwrap()
+                .unwrap();
+            if let Some(k) = now.message.media.and_then(|i| i.stored_key) {
+                break k;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "media never downloaded"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        };
+        assert_eq!(stored, key.as_str());
+        let downloaded = bob_media.get_bytes(key, 1 << 20).await.unwrap();
+        let original = ann_media.get_bytes(key, 1 << 20).await.unwrap();
+        assert_eq!(downloaded, original);
+        assert_eq!(downloaded.len() as u64, info.file_length.unwrap());
+        let kind = &got.message.kind;
+        assert!(kind == "image" || kind == "audio", "{kind}");
+    }
+    let events = store.events_after(Some(&id("bob")), 0, 100).await.unwrap();
+    let image_event = events
+        .iter()
+        .find(|e| e.payload.contains(&sent[0].0.message.id))
+        .expect("image event");
+    let payload: serde_json::Value = serde_json::from_str(&image_event.payload).unwrap();
+    assert_eq!(payload["image"]["caption"], "look");
+    assert_eq!(payload["image"]["mime_type"], "image/jpeg");
+    assert!(!image_event.payload.contains("media_key"));
+    ann_manager.shutdown().await;
+    bob_manager.shutdown().await;
+    sim.shutdown().await;
+}
+
+/// Stanzas a client does not know and messages it cannot decrypt never take the
+/// account down: both are acknowledged (so they are not redelivered forever); the
+/// undecryptable one becomes a `message.undecryptable` event and a retry receipt to
+/// its sender; ordinary messages keep flowing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_and_undecryptable_stanzas_are_handled() {
+    use wa_proto::binary::Node;
+
+    let sim = simulator().await;
+    let store = sqlite("bad-stanzas").await;
+    let manager = AccountManager::new(store.clone(), options(&sim));
+    let (a, a_jid) = link(&sim, &manager, "ann", "15550006001").await;
+    let (b, b_jid) = link(&sim, &manager, "bob", "15550006002").await;
+    let b_device = sim.devices("15550006002").pop().unwrap();
+    let a_device = sim.devices("15550006001").pop().unwrap();
+
+    sim.inject(
+        &b_device,
+        Node::new("weird")
+            .attr("id", "W1")
+            .attr("from", a_device.clone()),
+    )
+    .unwrap();
+    sim.inject(
+        &b_device,
+        Node::new("message")
+            .attr("id", "BADC0FFEE")
+            .attr("from", a_device.clone())
+            .attr("type", "text")
+            .attr("t", "1700000000")
+            .child(
+                Node::new("enc")
+                    .attr("v", "2")
+                    .attr("type", "msg")
+                    .bytes(vec![0x33, 1, 2, 3]),
+            ),
+    )
+    .unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let events = store.events_after(Some(&id("bob")), 0, 100).await.unwrap();
+        if let Some(e) = events.iter().find(|e| e.kind == "message.undecryptable") {
+            let v: serde_json::Value = serde_json::from_str(&e.payload).unwrap();
+            assert_eq!(v["id"], "BADC0FFEE");
+            assert_eq!(v["from"], a_jid.to_string());
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no undecryptable event"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    // The message was acknowledged; whether the unknown stanza stays queued is the
+    // server's business, but the account is alive and messages flow both ways.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while sim
+        .acked_messages(&b_device)
+        .iter()
+        .all(|i| i != "BADC0FFEE")
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "undecryptable message not acked"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(b.state(), AccountState::LoggedIn);
+    let m = a.send_text(&b_jid, "still here?").await.unwrap();
+    wait_message(&store, "bob", |s| s.message.id == m.message.id).await;
+    let r = b.send_text(&a_jid, "yes").await.unwrap();
+    wait_message(&store, "ann", |s| s.message.id == r.message.id).await;
+    manager.shutdown().await;
+    sim.shutdown().await;
+}
+
+/// Bob loses his session with Ann's device (a reset while stopped). Ann's next message
+/// still uses the old session, so Bob cannot decrypt it: he asks for a retry, Ann
+/// encrypts it again from Bob's pre-key bundle, and Bob stores it under the same id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_session_is_recovered_by_a_retry() {
+    let sim = simulator().await;
+    let store = sqlite("lost-session").await;
+    let manager = AccountManager::new(store.clone(), options(&sim));
+    let (a, a_jid) = link(&sim, &manager, "ann", "15550007001").await;
+    let (_b, b_jid) = link(&sim, &manager, "bob", "15550007002").await;
+    let a_device = sim.devices("15550007001").pop().unwrap();
+
+    let first = a.send_text(&b_jid, "first").await.unwrap();
+    wait_message(&store, "bob", |s| s.message.id == first.message.id).await;
+    let reply = _b.send_text(&a_jid, "ack").await.unwrap();
+    wait_message(&store, "ann", |s| s.message.id == reply.message.id).await;
+
+    assert!(manager.stop(&id("bob")).await);
+    let address = format!("{}.{}", a_device.user, a_device.device);
+    assert!(store.delete_session(&id("bob"), &address).await.unwrap());
+    manager.start(&id("bob")).await.unwrap();
+
+    let second = a.send_text(&b_jid, "after the reset").await.unwrap();
+    let got = wait_message(&store, "bob", |s| s.message.id == second.message.id).await;
+    assert_eq!(got.message.text.as_deref(), Some("after the reset"));
+    let events = store.events_after(Some(&id("bob")), 0, 100).await.unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == "message.undecryptable" && e.payload.contains(&second.message.id)),
+        "the first copy was undecryptable: {events:?}"
+    );
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.kind == "message" && e.payload.contains(&second.message.id))
+            .count(),
+        1
+    );
     manager.shutdown().await;
     sim.shutdown().await;
 }

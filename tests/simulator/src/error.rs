@@ -46,6 +46,9 @@ pub enum ApiError {
     /// The connection's buffer is full (it is being dropped as too slow).
     #[error("connection buffer full")]
     Busy,
+    /// The device does not exist, or its offline queue is full.
+    #[error("cannot queue for device {0}")]
+    Undeliverable(String),
 }
 
 /// Why a client stanza was refused; becomes an `<iq type=error>` (or an `<ack error=..>`

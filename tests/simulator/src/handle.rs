@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::{info, warn};
-use wa_proto::binary::Jid;
+use wa_proto::binary::{Jid, Node};
 use wa_proto::cert::{TrustRoot, issue_chain};
 use wa_proto::keys::KeyPair;
 
@@ -251,6 +251,17 @@ impl SimulatorHandle {
             .lock()
             .device(device)
             .map_or(0, |d| d.queue.len())
+    }
+
+    /// Delivers `node` to the device as the server would (queued until the device
+    /// acknowledges it, redelivered at each login): stanzas no real client sent,
+    /// to test how a client handles unknown or undecryptable ones.
+    pub fn inject(&self, device: &Jid, node: Node) -> Result<(), ApiError> {
+        if self.shared.lock().deliver(device, node) {
+            Ok(())
+        } else {
+            Err(ApiError::Undeliverable(device.to_string()))
+        }
     }
 
     /// Ids of the `message` stanzas the device has acknowledged so far, in order.
