@@ -3,7 +3,8 @@
 //! simulator. Mid-burst the simulator drops Bob's connection, then Bob's process is
 //! killed with SIGKILL. At the kill, every message the simulator saw Bob acknowledge
 //! must already be in Bob's database; after a restart, all 5,000 are there exactly
-//! once, each with exactly one `message` event.
+//! once, each with exactly one `message` event. Run on the embedded default (SQLite,
+//! media folder) and in the cloud configuration (PostgreSQL, S3).
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -68,8 +69,50 @@ async fn link(
     (handle, device)
 }
 
-/// `wa-connector serve` for Bob's database; its logs are discarded.
-fn spawn_bob(sim: &SimulatorHandle, dir: &PathBuf, db: &str) -> ChildGuard {
+/// Where Bob's process keeps its state: the embedded default (SQLite file, media
+/// folder) or the cloud configuration (PostgreSQL, S3).
+struct Storage {
+    db_uri: String,
+    media_env: Vec<(&'static str, String)>,
+}
+
+impl Storage {
+    fn embedded(dir: &std::path::Path) -> Self {
+        Storage {
+            db_uri: format!("file:{}", dir.join("bob.db").display()),
+            media_env: vec![("MEDIA_URI", format!("file:{}", dir.join("media").display()))],
+        }
+    }
+
+    async fn cloud() -> Self {
+        let url = wa_testkit::required_env(wa_store::testing::POSTGRES_URL_ENV);
+        let db = wa_store::testing::postgres_test_database(&url, "crash-burst").await;
+        let (base, _) = url.rsplit_once('/').expect("postgres URL with a database");
+        let s3 = wa_media::testing::s3_test_config();
+        Storage {
+            db_uri: format!("{base}/{db}"),
+            media_env: vec![
+                (
+                    "MEDIA_URI",
+                    format!("s3://{}/crash-burst-{}/", s3.bucket, std::process::id()),
+                ),
+                ("S3_ENDPOINT", s3.endpoint.clone().unwrap_or_default()),
+                (
+                    "AWS_ACCESS_KEY_ID",
+                    s3.access_key_id.clone().unwrap_or_default(),
+                ),
+                (
+                    "AWS_SECRET_ACCESS_KEY",
+                    s3.secret_access_key.clone().unwrap_or_default(),
+                ),
+                ("AWS_REGION", "us-east-1".into()),
+            ],
+        }
+    }
+}
+
+/// `wa-connector serve` for Bob's storage; its logs are discarded.
+fn spawn_bob(sim: &SimulatorHandle, dir: &PathBuf, storage: &Storage) -> ChildGuard {
     let mut command = Command::new(env!("CARGO_BIN_EXE_wa-connector"));
     command
         .arg("serve")
@@ -77,7 +120,8 @@ fn spawn_bob(sim: &SimulatorHandle, dir: &PathBuf, db: &str) -> ChildGuard {
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("APP_PORT", free_port().to_string())
-        .env("DB_URI", db)
+        .env("DB_URI", &storage.db_uri)
+        .envs(storage.media_env.iter().map(|(k, v)| (*k, v)))
         .env("WA_HTTP_COMPONENT", required_file("WA_HTTP_COMPONENT"))
         .env("WA_SERVER_URL", sim.ws_url())
         .env("WA_TRUST_ROOT", hex::encode(sim.root_key()))
@@ -123,15 +167,26 @@ async fn wait_online(sim: &SimulatorHandle, device: &Jid, online: bool) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigkill_mid_burst_loses_nothing_and_duplicates_nothing() {
-    let sim = Simulator::start(SimulatorConfig::default()).await.unwrap();
+async fn sigkill_mid_burst_on_the_embedded_default() {
     let dir = temp_dir();
+    let storage = Storage::embedded(&dir);
+    sigkill_mid_burst(dir, storage).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_burst_in_the_cloud_configuration() {
+    let dir = temp_dir();
+    let storage = Storage::cloud().await;
+    sigkill_mid_burst(dir, storage).await;
+}
+
+async fn sigkill_mid_burst(dir: PathBuf, storage: Storage) {
+    let sim = Simulator::start(SimulatorConfig::default()).await.unwrap();
     let ann_db = format!("file:{}", dir.join("ann.db").display());
-    let bob_db = format!("file:{}", dir.join("bob.db").display());
     let bob = AccountId::new("bob").unwrap();
 
     // Bob is linked in-process on the database his process will use, then handed over.
-    let bob_store = wa_store::open(&bob_db).await.unwrap();
+    let bob_store = wa_store::open(&storage.db_uri).await.unwrap();
     let bob_device = {
         let manager = AccountManager::new(bob_store.clone(), options(&sim));
         let (_, device) = link(&sim, &manager, "bob", "15550009002").await;
@@ -146,7 +201,7 @@ async fn sigkill_mid_burst_loses_nothing_and_duplicates_nothing() {
     let (ann, ann_device) = link(&sim, &ann_manager, "ann", "15550009001").await;
     let ann_user = ann_device.to_non_ad();
 
-    let bob_process = spawn_bob(&sim, &dir, &bob_db);
+    let bob_process = spawn_bob(&sim, &dir, &storage);
     wait_online(&sim, &bob_device, true).await;
 
     // The burst: every send is committed to Ann's outbox first.
@@ -193,7 +248,7 @@ async fn sigkill_mid_burst_loses_nothing_and_duplicates_nothing() {
 
     // Restart: everything arrives, exactly once.
     wait_online(&sim, &bob_device, false).await;
-    let _bob_process = spawn_bob(&sim, &dir, &bob_db);
+    let _bob_process = spawn_bob(&sim, &dir, &storage);
     let deadline = tokio::time::Instant::now() + DRAIN;
     loop {
         let stored = stored_ids(&bob_store, &bob, &ann_user).await;

@@ -331,20 +331,18 @@ async fn group_of_three_with_a_late_member() {
 /// uploaded through the simulator's media endpoints, and Bob's connector stores the
 /// messages and downloads the files (verified, content-addressed) into his media
 /// store; the media events carry the stored path, never the key.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn image_and_voice_note_are_stored_and_downloaded() {
+async fn image_and_voice_note(
+    label: &str,
+    ann_media: wa_media::DynMediaStore,
+    bob_media: wa_media::DynMediaStore,
+) {
     use wa_media::MediaKey;
     use wa_proto::content::{MediaExtra, MediaKind, media_message};
     use wa_proto::media::MediaType;
 
     let sim = simulator().await;
-    let store = sqlite("media").await;
+    let store = sqlite(&format!("media-{label}")).await;
     // Ann's files and Bob's downloads live in separate media stores (two connectors).
-    let folder = |who: &str| test_dir().join(format!("media-{who}-{}", std::process::id()));
-    let ann_media: wa_media::DynMediaStore =
-        std::sync::Arc::new(wa_media::FolderStore::open(&folder("ann")).await.unwrap());
-    let bob_media: wa_media::DynMediaStore =
-        std::sync::Arc::new(wa_media::FolderStore::open(&folder("bob")).await.unwrap());
     let ann_manager = AccountManager::new(store.clone(), options(&sim));
     let bob_manager = AccountManager::new(
         store.clone(),
@@ -424,6 +422,31 @@ async fn image_and_voice_note_are_stored_and_downloaded() {
     ann_manager.shutdown().await;
     bob_manager.shutdown().await;
     sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn image_and_voice_note_in_media_folders() {
+    let folder = |who: &str| test_dir().join(format!("media-{who}-{}", std::process::id()));
+    let open = |who: &'static str| {
+        let path = folder(who);
+        async move {
+            let store: wa_media::DynMediaStore =
+                std::sync::Arc::new(wa_media::FolderStore::open(&path).await.unwrap());
+            store
+        }
+    };
+    image_and_voice_note("folder", open("ann").await, open("bob").await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn image_and_voice_note_in_s3() {
+    use wa_media::testing::s3_test_store;
+    image_and_voice_note(
+        "s3",
+        s3_test_store("messaging-ann").await,
+        s3_test_store("messaging-bob").await,
+    )
+    .await;
 }
 
 /// Stanzas a client does not know and messages it cannot decrypt never take the
