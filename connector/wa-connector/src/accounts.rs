@@ -668,6 +668,7 @@ impl AccountTask {
                 logged_in: false,
                 replaced: false,
                 prekey_upload: None,
+                batch: receive::InboundBatch::default(),
             };
             let end = driver::drive(
                 ws,
@@ -832,6 +833,8 @@ struct Session<'a> {
     /// The server said another connection took over this device.
     replaced: bool,
     prekey_upload: Option<PendingUpload>,
+    /// Messages and receipts handled but not committed yet (group commit).
+    batch: receive::InboundBatch,
 }
 
 #[async_trait]
@@ -844,6 +847,11 @@ impl EventHandler for Session<'_> {
         event: Event,
     ) -> Result<(), SessionError> {
         let t = self.task;
+        // Anything but a stanza commits the pending batch first, so state changes
+        // (pairing, login) never overtake messages that arrived before them.
+        if !matches!(event, Event::Node(_)) {
+            self.flush(conn).await?;
+        }
         match event {
             Event::Connected => {
                 debug!("handshake done");
@@ -912,6 +920,10 @@ impl EventHandler for Session<'_> {
         }
         Ok(())
     }
+
+    async fn flush(&mut self, conn: &mut WaConnection) -> Result<(), SessionError> {
+        receive::flush(&self.task.messaging, conn, &mut self.batch).await
+    }
 }
 
 impl Session<'_> {
@@ -927,8 +939,13 @@ impl Session<'_> {
         }
         let m = &self.task.messaging;
         match node.tag.as_str() {
-            "message" => receive::handle_message(m, conn, &node).await?,
-            "receipt" => receipts::handle_receipt(m, conn, &node).await?,
+            "message" => {
+                receive::handle_message(m, conn, &node, &mut self.batch).await?;
+                if self.batch.len() >= receive::MAX_BATCH {
+                    receive::flush(m, conn, &mut self.batch).await?;
+                }
+            }
+            "receipt" => receipts::handle_receipt(m, conn, &node, &mut self.batch)?,
             "notification" => {
                 debug!(
                     kind = node.attr_str("type").as_deref().unwrap_or(""),

@@ -11,7 +11,7 @@
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use rand_core::OsRng;
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Message;
@@ -36,7 +36,18 @@ pub trait EventHandler: Send {
     /// ends the connection (e.g. credentials could not be saved: going on would
     /// lose a pairing).
     async fn on_event(&mut self, conn: &mut WaConnection, event: Event) -> Result<(), Self::Error>;
+
+    /// Called when every event available now was handled and before the driver waits
+    /// for more input: a handler that folds stanzas into one commit (group commit)
+    /// commits here and queues their acknowledgements.
+    async fn flush(&mut self, _conn: &mut WaConnection) -> Result<(), Self::Error> {
+        Ok(())
+    }
 }
+
+/// WebSocket frames read in one go when they are already waiting, so the stanzas
+/// they carry are handled (and committed) together.
+pub const MAX_FRAMES_PER_READ: usize = 128;
 
 /// Requests from an account's handle that need the live connection.
 #[derive(Debug)]
@@ -172,6 +183,27 @@ async fn flush(conn: &mut WaConnection, sink: &mut Sink) -> Result<(), String> {
     Ok(())
 }
 
+/// Feeds one WebSocket message to the connection; `Err` when the socket ended.
+fn read_frame<E>(
+    conn: &mut WaConnection,
+    clock: &dyn Clock,
+    msg: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
+) -> Result<(), DriveEnd<E>> {
+    match msg {
+        Some(Ok(Message::Binary(bytes))) => {
+            conn.handle_data(clock.now(), &bytes);
+            Ok(())
+        }
+        Some(Ok(Message::Close(frame))) => Err(DriveEnd::Socket(format!(
+            "server closed the WebSocket{}",
+            frame.map(|f| format!(" ({})", f.code)).unwrap_or_default()
+        ))),
+        Some(Ok(_)) => Ok(()), // text, ping, pong: nothing for the protocol
+        Some(Err(e)) => Err(DriveEnd::Socket(e.to_string())),
+        None => Err(DriveEnd::Socket("connection closed".into())),
+    }
+}
+
 /// Runs one connection until it ends. `cmds` stays with the caller across
 /// reconnects.
 pub async fn drive<H: EventHandler>(
@@ -188,6 +220,7 @@ pub async fn drive<H: EventHandler>(
     let mut pending_code: Option<PendingCode> = None;
     // Dropped (failing whatever is still waiting) when the connection ends.
     let mut requests = PendingRequests::default();
+    let mut socket_end: Option<DriveEnd<H::Error>> = None;
     loop {
         // 1. Everything the state machine wants sent.
         if let Err(e) = flush(&mut conn, &mut sink).await {
@@ -238,9 +271,21 @@ pub async fn drive<H: EventHandler>(
                 return DriveEnd::Socket(e);
             }
         }
+        if let Err(e) = handler.flush(&mut conn).await {
+            conn.close();
+            let _ = flush(&mut conn, &mut sink).await;
+            let _ = sink.close().await;
+            return DriveEnd::Handler(e);
+        }
+        if let Err(e) = flush(&mut conn, &mut sink).await {
+            return DriveEnd::Socket(e);
+        }
         if let Some(reason) = closed {
             let _ = sink.close().await;
             return DriveEnd::Closed(reason);
+        }
+        if let Some(end) = socket_end.take() {
+            return end;
         }
         // 4. Wait for the socket, the timer or a command.
         let sleep = async {
@@ -300,18 +345,25 @@ pub async fn drive<H: EventHandler>(
                     return DriveEnd::Shutdown;
                 }
             },
-            msg = source.next() => match msg {
-                Some(Ok(Message::Binary(bytes))) => conn.handle_data(clock.now(), &bytes),
-                Some(Ok(Message::Close(frame))) => {
-                    return DriveEnd::Socket(format!(
-                        "server closed the WebSocket{}",
-                        frame.map(|f| format!(" ({})", f.code)).unwrap_or_default()
-                    ));
+            msg = source.next() => {
+                if let Err(end) = read_frame(&mut conn, clock, msg) {
+                    return end;
                 }
-                Some(Ok(_)) => {} // text, ping, pong: nothing for the protocol
-                Some(Err(e)) => return DriveEnd::Socket(e.to_string()),
-                None => return DriveEnd::Socket("connection closed".into()),
-            },
+                // Whatever else already arrived is handled in the same round.
+                // The socket's end, if found here, waits until what came before it
+                // (a stream error saying why, say) has been handled.
+                for _ in 1..MAX_FRAMES_PER_READ {
+                    match source.next().now_or_never() {
+                        Some(msg) => {
+                            if let Err(end) = read_frame(&mut conn, clock, msg) {
+                                socket_end = Some(end);
+                                break;
+                            }
+                        }
+                        None => break,
+                    }
+                }
+            }
             () = sleep => {
                 let now = clock.now();
                 if !handshaken && now >= handshake_deadline {

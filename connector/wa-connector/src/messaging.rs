@@ -52,7 +52,7 @@ pub struct Messaging {
     /// The account.
     pub account: AccountId,
     /// Signal records in memory (lock order: take it last, never across a request).
-    pub signal: tokio::sync::Mutex<SignalCache>,
+    pub signal: Arc<tokio::sync::Mutex<SignalCache>>,
     /// Wakes the outbox worker after an enqueue or a login.
     pub outbox_wake: Notify,
     /// Media hosts and the HTTP client for uploads and downloads.
@@ -109,7 +109,7 @@ impl Messaging {
             media,
             auto_download,
             downloads: Arc::new(Semaphore::new(MAX_CONCURRENT_DOWNLOADS)),
-            signal: tokio::sync::Mutex::new(SignalCache::default()),
+            signal: Arc::new(tokio::sync::Mutex::new(SignalCache::default())),
             outbox_wake: Notify::new(),
             credentials: Mutex::new(None),
             retries: Mutex::new(HashMap::new()),

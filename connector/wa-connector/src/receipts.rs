@@ -1,19 +1,19 @@
 //! Incoming receipts: delivery, read and played receipts move our outgoing messages'
-//! status forward and become `message.ack` events, committed before the receipt is
-//! acknowledged. A retry receipt (the peer could not decrypt) queues a resend for the
+//! status forward and become `message.ack` events, committed (with the other stanzas
+//! of their [`InboundBatch`]) before the receipt is acknowledged. A retry receipt (the peer could not decrypt) queues a resend for the
 //! outbox worker. Receipts about our other devices reading incoming messages, and
 //! other kinds, are acknowledged without a status change.
 
 use tracing::{debug, warn};
 use wa_proto::binary::Node;
 use wa_proto::receipt::{self, ReceiptKind};
-use wa_store::{Changes, MessageStatus, ReceiptUpdate};
+use wa_store::{MessageStatus, ReceiptUpdate};
 
 use crate::accounts::SessionError;
 use crate::driver::WaConnection;
 use crate::events;
 use crate::messaging::{Messaging, Resend};
-use crate::receive::send;
+use crate::receive::{InboundBatch, send};
 
 /// The status a receipt kind moves our message to, if any.
 fn status_for(kind: &ReceiptKind) -> Option<MessageStatus> {
@@ -26,10 +26,11 @@ fn status_for(kind: &ReceiptKind) -> Option<MessageStatus> {
 }
 
 /// Handles one `<receipt>` stanza; see the module docs.
-pub async fn handle_receipt(
+pub fn handle_receipt(
     m: &Messaging,
     conn: &mut WaConnection,
     node: &Node,
+    batch: &mut InboundBatch,
 ) -> Result<(), SessionError> {
     let parsed = match receipt::parse_receipt(node) {
         Ok(r) => r,
@@ -47,12 +48,11 @@ pub async fn handle_receipt(
         };
         let from = parsed.sender.to_non_ad().to_string();
         let at = events::from_unix(parsed.timestamp);
-        let changes = Changes {
-            events: vec![events::receipt_event(&update, &from, at)],
-            receipts: vec![update],
-            ..Changes::default()
-        };
-        m.store.commit(&m.account, &changes).await?;
+        let changes = batch.changes_mut();
+        changes
+            .events
+            .push(events::receipt_event(&update, &from, at));
+        changes.receipts.push(update);
         debug!(ids = ?parsed.ids, status = status.as_str(), "receipt");
     } else if parsed.kind == ReceiptKind::Retry {
         // The peer could not decrypt one of our messages: the sender encrypts it again
@@ -66,6 +66,6 @@ pub async fn handle_receipt(
             });
         }
     }
-    send(conn, &receipt::message_ack(node));
+    batch.after_commit(receipt::message_ack(node));
     Ok(())
 }

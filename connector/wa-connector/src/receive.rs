@@ -6,16 +6,20 @@
 //! event, the sender's push name and the Signal state changes are committed in one
 //! transaction. The delivery receipt and the server ack are queued on the connection
 //! after that commit returns, never before: a crash at any point leaves either nothing
-//! (the server redelivers) or everything (the redelivery is recognised).
+//! (the server redelivers) or everything (the redelivery is recognised). Stanzas that
+//! arrive together are folded into one transaction ([`InboundBatch`], at most
+//! [`MAX_BATCH`]): the driver flushes the batch before it waits for more input.
 //!
 //! A message that cannot be decrypted is recorded as a `message.undecryptable` event,
 //! the sender is asked to send it again (a retry receipt, as WhatsApp clients do, at
 //! most [`MAX_RETRIES`] times per message) and the stanza is acknowledged.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use prost::Message as _;
 use rand_core::OsRng;
+use tokio::sync::OwnedMutexGuard;
 use tracing::{debug, info, warn};
 use wa_proto::binary::{Jid, Node};
 use wa_proto::content;
@@ -33,16 +37,108 @@ use crate::accounts::SessionError;
 use crate::driver::WaConnection;
 use crate::events;
 use crate::messaging::{Messaging, media_info};
-use crate::signal_state::Needs;
+use crate::signal_state::{Needs, SignalCache};
 
 /// Retry receipts sent for one message before it is left undecryptable.
 pub const MAX_RETRIES: u32 = 5;
 
-/// Handles one `<message>` stanza; see the module docs.
+/// Most stanzas folded into one transaction.
+pub const MAX_BATCH: usize = 128;
+
+/// Stanzas handled but not committed yet: their changes, and what to send once the
+/// commit returned. Consecutive stanzas that arrived together share one transaction
+/// (group commit); the account's Signal lock is held from the first decrypt to that
+/// commit, so no other writer commits Signal state ahead of the messages it belongs to.
+#[derive(Default)]
+pub struct InboundBatch {
+    guard: Option<OwnedMutexGuard<SignalCache>>,
+    changes: Changes,
+    /// Receipts and acks, in stanza order, sent after the commit.
+    after: Vec<Node>,
+    /// Messages in this batch, to recognise a second copy before it is committed.
+    seen: HashSet<(String, String, String)>,
+    downloads: Vec<(String, String)>,
+    stanzas: usize,
+}
+
+impl std::fmt::Debug for InboundBatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InboundBatch")
+            .field("stanzas", &self.stanzas)
+            .field("locked", &self.guard.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl InboundBatch {
+    /// How many stanzas wait for the commit.
+    pub fn len(&self) -> usize {
+        self.stanzas
+    }
+
+    /// Whether nothing waits.
+    pub fn is_empty(&self) -> bool {
+        self.stanzas == 0
+    }
+
+    /// The changes so far, for handlers that add their own (receipts).
+    pub fn changes_mut(&mut self) -> &mut Changes {
+        &mut self.changes
+    }
+
+    /// Queues `node` to be sent once the batch is committed, and counts the stanza.
+    pub fn after_commit(&mut self, node: Node) {
+        self.after.push(node);
+        self.stanzas += 1;
+    }
+
+    async fn signal(&mut self, m: &Messaging) -> &mut SignalCache {
+        if self.guard.is_none() {
+            self.guard = Some(m.signal.clone().lock_owned().await);
+        }
+        self.guard.as_mut().expect("locked above")
+    }
+}
+
+/// Commits everything in `batch` in one transaction, then sends its receipts and
+/// acks. On a store error nothing is sent and the Signal changes are forgotten: the
+/// server redelivers the stanzas.
+pub async fn flush(
+    m: &Arc<Messaging>,
+    conn: &mut WaConnection,
+    batch: &mut InboundBatch,
+) -> Result<(), SessionError> {
+    if batch.is_empty() && batch.guard.is_none() {
+        return Ok(());
+    }
+    let mut b = std::mem::take(batch);
+    if let Some(cache) = b.guard.as_mut() {
+        b.changes.signal = cache.take_writes();
+    }
+    if !b.changes.is_empty()
+        && let Err(e) = m.store.commit(&m.account, &b.changes).await
+    {
+        if let Some(cache) = b.guard.as_mut() {
+            cache.discard();
+        }
+        return Err(e.into());
+    }
+    drop(b.guard);
+    for node in &b.after {
+        send(conn, node);
+    }
+    for (chat, id) in &b.downloads {
+        m.auto_download(chat, id);
+    }
+    Ok(())
+}
+
+/// Handles one `<message>` stanza into `batch`; see the module docs.
 pub async fn handle_message(
     m: &Arc<Messaging>,
     conn: &mut WaConnection,
     node: &Node,
+    batch: &mut InboundBatch,
 ) -> Result<(), SessionError> {
     let creds = conn.credentials();
     let Some(me) = creds.me.clone() else {
@@ -61,24 +157,24 @@ pub async fn handle_message(
     let info = &incoming.info;
     let chat = info.chat.to_string();
     let sender_user = info.sender.to_non_ad().to_string();
-    if m.store
-        .message_exists(&m.account, &chat, &sender_user, &info.id)
-        .await?
+    let key = (chat.clone(), sender_user.clone(), info.id.clone());
+    if batch.seen.contains(&key)
+        || m.store
+            .message_exists(&m.account, &chat, &sender_user, &info.id)
+            .await?
     {
         debug!(id = %info.id, "message already stored; acknowledging the redelivery");
-        acknowledge(conn, node, info);
+        batch.after_commit(receipt::delivery_receipt(info));
+        batch.after.push(receipt::message_ack(node));
         return Ok(());
     }
 
-    let mut cache = m.signal.lock().await;
+    let cache = batch.signal(m).await;
     cache.bind(conn.credentials());
     cache.load(&m.store, &m.account, &needs(&incoming)).await?;
-    let outcome = decrypt(&mut cache, &incoming);
-    let mut changes = Changes {
-        signal: cache.take_writes(),
-        ..Changes::default()
-    };
+    let outcome = decrypt(cache, &incoming);
     let at = events::from_unix(info.timestamp);
+    let changes = &mut batch.changes;
     let result = match outcome {
         Ok(Some(msg)) => {
             let stored = to_stored(info, &chat, &sender_user, &msg);
@@ -98,13 +194,15 @@ pub async fn handle_message(
                 });
             }
             debug!(id = %info.id, kind = %stored.kind, "message received");
-            let media = stored.media.is_some();
+            if stored.media.is_some() {
+                batch.downloads.push((chat.clone(), info.id.clone()));
+            }
             changes.messages.push(stored);
-            Handled::Stored { media }
+            batch.seen.insert(key);
+            Handled::Stored
         }
         // Only key material (a sender-key distribution): state, no message.
-        Ok(None) => Handled::Stored { media: false },
-        Err(Failure::Duplicate) => Handled::Stored { media: false },
+        Ok(None) | Err(Failure::Duplicate) => Handled::Stored,
         Err(Failure::Undecryptable(reason)) => {
             warn!(id = %info.id, from = %info.sender, error = %reason, "could not decrypt message");
             changes.events.push(events::undecryptable_event(
@@ -117,41 +215,35 @@ pub async fn handle_message(
             Handled::Retry
         }
     };
-    if let Err(e) = m.store.commit(&m.account, &changes).await {
-        cache.discard();
-        return Err(e.into());
-    }
-    drop(cache);
-
     match result {
-        Handled::Stored { media } => {
-            acknowledge(conn, node, info);
-            if media {
-                m.auto_download(&chat, &info.id);
-            }
+        Handled::Stored => {
+            batch.after_commit(receipt::delivery_receipt(info));
+            batch.after.push(receipt::message_ack(node));
         }
         Handled::Retry => {
             let count = m.retry_count(&info.id);
             if count <= MAX_RETRIES {
                 let registration = conn.credentials().registration_id;
-                send(
-                    conn,
-                    &receipt::retry_receipt(info, count, registration, info.timestamp),
-                );
+                batch.after_commit(receipt::retry_receipt(
+                    info,
+                    count,
+                    registration,
+                    info.timestamp,
+                ));
             } else {
                 info!(id = %info.id, "giving up on an undecryptable message");
+                batch.stanzas += 1;
             }
-            send(conn, &receipt::message_ack(node));
+            batch.after.push(receipt::message_ack(node));
         }
     }
     Ok(())
 }
 
 enum Handled {
-    /// Committed (or already there); `media` when a new media message was stored.
-    Stored {
-        media: bool,
-    },
+    /// Stored (or nothing to store): delivery receipt and ack.
+    Stored,
+    /// Undecryptable: retry receipt and ack.
     Retry,
 }
 
@@ -196,10 +288,7 @@ pub fn address(device: &Jid) -> ProtocolAddress {
 /// Decrypts every `<enc>`: pairwise first (it may carry the sender key the group part
 /// needs), then the group part. Returns the content message, or `None` when the
 /// stanza only carried key material.
-fn decrypt(
-    cache: &mut crate::signal_state::SignalCache,
-    msg: &IncomingMessage,
-) -> Result<Option<Message>, Failure> {
+fn decrypt(cache: &mut SignalCache, msg: &IncomingMessage) -> Result<Option<Message>, Failure> {
     let Some(staged) = cache.staged() else {
         return Err(Failure::Undecryptable("no Signal identity".into()));
     };
@@ -283,12 +372,6 @@ fn to_stored(info: &MessageInfo, chat: &str, sender: &str, msg: &Message) -> New
             MessageStatus::Received
         },
     }
-}
-
-/// The delivery receipt and the ack for a handled message.
-fn acknowledge(conn: &mut WaConnection, node: &Node, info: &MessageInfo) {
-    send(conn, &receipt::delivery_receipt(info));
-    send(conn, &receipt::message_ack(node));
 }
 
 /// Queues `node`; a closed connection loses nothing (the server redelivers what was
