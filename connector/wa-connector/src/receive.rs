@@ -1,8 +1,9 @@
 //! Incoming messages: decrypt, store, and only then acknowledge.
 //!
 //! For each `<message>` stanza: if the message is already stored (a redelivery after
-//! a crash between commit and ack) it is acknowledged again and nothing else happens.
-//! Otherwise it is decrypted against the account's Signal state, and the message, its
+//! a crash between commit and ack: its keys are used up, so decryption fails and the
+//! store is asked) it is acknowledged again and nothing else happens. Otherwise it is
+//! decrypted against the account's Signal state, and the message, its
 //! event, the sender's push name and the Signal state changes are committed in one
 //! transaction. The delivery receipt and the server ack are queued on the connection
 //! after that commit returns, never before: a crash at any point leaves either nothing
@@ -28,7 +29,7 @@ use wa_proto::receipt;
 use wa_proto::receive::{self, EncKind, IncomingMessage, MessageInfo};
 use wa_proto::signal::ProtocolAddress;
 use wa_proto::signal::cipher::PreKeySignalMessage;
-use wa_proto::signal::error::DecryptError;
+use wa_proto::signal::error::{DecryptError, GroupError};
 use wa_proto::signal::sender_key::{SenderKeyDistributionMessage, SenderKeyName};
 use wa_proto::signal::store::{self as signal_store, StoreOpError, TrustPolicy};
 use wa_store::{Changes, ContactUpdate, MessageStatus, NewMessage};
@@ -158,21 +159,29 @@ pub async fn handle_message(
     let chat = info.chat.to_string();
     let sender_user = info.sender.to_non_ad().to_string();
     let key = (chat.clone(), sender_user.clone(), info.id.clone());
-    if batch.seen.contains(&key)
-        || m.store
-            .message_exists(&m.account, &chat, &sender_user, &info.id)
-            .await?
-    {
-        debug!(id = %info.id, "message already stored; acknowledging the redelivery");
-        batch.after_commit(receipt::delivery_receipt(info));
-        batch.after.push(receipt::message_ack(node));
-        return Ok(());
+    if batch.seen.contains(&key) {
+        return redelivered(batch, node, info);
     }
 
     let cache = batch.signal(m).await;
     cache.bind(conn.credentials());
     cache.load(&m.store, &m.account, &needs(&incoming)).await?;
-    let outcome = decrypt(cache, &incoming);
+    let mut outcome = decrypt(cache, &incoming);
+    // A message whose keys were used up was either stored before (a redelivery after
+    // a crash between commit and ack) or is a replay. Only then is the store asked:
+    // a message that decrypts cannot have been committed before, since the commit
+    // that stored it also consumed its key.
+    if outcome.is_err()
+        && m.store
+            .message_exists(&m.account, &chat, &sender_user, &info.id)
+            .await?
+    {
+        return redelivered(batch, node, info);
+    }
+    if let Err(Failure::Duplicate) = outcome {
+        // Never stored: a replayed ciphertext; nothing to store, acknowledge it.
+        outcome = Ok(None);
+    }
     let at = events::from_unix(info.timestamp);
     let changes = &mut batch.changes;
     let result = match outcome {
@@ -237,6 +246,18 @@ pub async fn handle_message(
             batch.after.push(receipt::message_ack(node));
         }
     }
+    Ok(())
+}
+
+/// Acknowledges a message that is already stored (or already in this batch).
+fn redelivered(
+    batch: &mut InboundBatch,
+    node: &Node,
+    info: &MessageInfo,
+) -> Result<(), SessionError> {
+    debug!(id = %info.id, "message already stored; acknowledging the redelivery");
+    batch.after_commit(receipt::delivery_receipt(info));
+    batch.after.push(receipt::message_ack(node));
     Ok(())
 }
 
@@ -320,8 +341,12 @@ fn decrypt(cache: &mut SignalCache, msg: &IncomingMessage) -> Result<Option<Mess
                     group_id: msg.info.chat.to_string(),
                     sender: addr.clone(),
                 };
-                signal_store::group_decrypt(staged, &name, &enc.ciphertext)
-                    .map_err(|e| Failure::Undecryptable(e.to_string()))?
+                signal_store::group_decrypt(staged, &name, &enc.ciphertext).map_err(
+                    |e| match e {
+                        StoreOpError::Protocol(GroupError::Duplicate { .. }) => Failure::Duplicate,
+                        other => Failure::Undecryptable(other.to_string()),
+                    },
+                )?
             }
         };
         let decoded = receive::decode_plaintext(&plaintext)
