@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::InternalRoute;
+
 /// Limits and settings shared by every component a host runs.
 #[derive(Debug, Clone)]
 pub struct HostConfig {
@@ -16,6 +18,8 @@ pub struct HostConfig {
     pub cache_dir: Option<PathBuf>,
     /// Environment variables every instance sees (never secrets: components may log them).
     pub env: Vec<(String, String)>,
+    /// Requests to this authority are answered in-process instead of over the network.
+    pub internal: Option<InternalRoute>,
 }
 
 impl Default for HostConfig {
@@ -26,6 +30,7 @@ impl Default for HostConfig {
             max_concurrent_requests: 64,
             cache_dir: None,
             env: Vec::new(),
+            internal: None,
         }
     }
 }

@@ -18,7 +18,7 @@ use wasmtime_wasi_http::{WasiBody, WasiHttpView};
 
 use crate::engine::EPOCH_TICK;
 use crate::store_data::StoreData;
-use crate::{HostConfig, HostEngine, HostError};
+use crate::{HostConfig, HostEngine, HostError, InternalRoute};
 
 /// A component's answer: status, headers and a body that streams out of the instance.
 pub type HttpResponse = http::Response<WasiBody>;
@@ -81,6 +81,7 @@ impl HttpComponent {
             env: config.env.clone(),
             max_memory_bytes: config.max_memory_bytes,
             timeout: config.request_timeout,
+            internal: config.internal.clone(),
         };
         Ok(Self {
             handler: ProxyHandler::new(instantiator),
@@ -146,6 +147,7 @@ struct Instantiator {
     env: Vec<(String, String)>,
     max_memory_bytes: usize,
     timeout: Duration,
+    internal: Option<InternalRoute>,
 }
 
 impl HandlerState for Instantiator {
@@ -158,7 +160,7 @@ impl HandlerState for Instantiator {
     ) -> wasmtime::Result<Instance<StoreData, Expiration, SingleRequest>> {
         let mut store = Store::new(
             self.engine.engine(),
-            StoreData::new(&self.env, self.max_memory_bytes),
+            StoreData::new(&self.env, self.max_memory_bytes, self.internal.clone()),
         );
         store.limiter(|data| &mut data.limits);
         store.set_epoch_deadline(deadline_ticks(self.timeout));

@@ -13,6 +13,7 @@ mod config;
 mod engine;
 mod error;
 mod http_component;
+mod internal;
 mod store_data;
 mod world;
 
@@ -20,4 +21,5 @@ pub use config::HostConfig;
 pub use engine::HostEngine;
 pub use error::HostError;
 pub use http_component::{HttpComponent, HttpResponse};
+pub use internal::{InternalFuture, InternalRoute, InternalService};
 pub use world::ComponentWorld;

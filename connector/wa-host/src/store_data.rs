@@ -3,23 +3,33 @@
 use wasmtime::component::ResourceTable;
 use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
-use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+use wasmtime_wasi_http::{
+    RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView,
+};
+
+use crate::InternalRoute;
 
 /// Per-request state: a fresh one for every request, dropped with its store.
 pub(crate) struct StoreData {
     table: ResourceTable,
     wasi: WasiCtx,
     http: WasiHttpCtx,
+    hooks: Hooks,
     pub(crate) limits: StoreLimits,
 }
 
 impl StoreData {
-    pub(crate) fn new(env: &[(String, String)], max_memory_bytes: usize) -> Self {
+    pub(crate) fn new(
+        env: &[(String, String)],
+        max_memory_bytes: usize,
+        internal: Option<InternalRoute>,
+    ) -> Self {
         let wasi = WasiCtx::builder().envs(env).inherit_stderr().build();
         Self {
             table: ResourceTable::new(),
             wasi,
             http: WasiHttpCtx::new(),
+            hooks: Hooks { internal },
             limits: StoreLimitsBuilder::new()
                 .memory_size(max_memory_bytes)
                 .trap_on_grow_failure(true)
@@ -42,7 +52,52 @@ impl WasiHttpView for StoreData {
         WasiHttpCtxView {
             ctx: &mut self.http,
             table: &mut self.table,
-            hooks: Default::default(),
+            hooks: &mut self.hooks,
+        }
+    }
+}
+
+/// Outgoing requests: internal ones answered in-process, the rest sent out.
+struct Hooks {
+    internal: Option<InternalRoute>,
+}
+
+type SendFuture = Box<
+    dyn Future<
+            Output = wasmtime_wasi_http::Result<(
+                http::Response<WasiBody>,
+                Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+            )>,
+        > + Send,
+>;
+
+impl WasiHttpHooks for Hooks {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        fut: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+    ) -> SendFuture {
+        match &self.internal {
+            Some(route) if route.matches(request.uri()) => {
+                let service = route.service.clone();
+                drop(fut);
+                Box::new(async move {
+                    let response = service(request).await;
+                    let done: Box<dyn Future<Output = _> + Send> = Box::new(async { Ok(()) });
+                    Ok((response, done))
+                })
+            }
+            _ => {
+                let _ = fut;
+                Box::new(async move {
+                    use http_body_util::BodyExt;
+                    let (response, io) =
+                        wasmtime_wasi_http::default_send_request(request, options).await?;
+                    let io: Box<dyn Future<Output = _> + Send> = Box::new(io);
+                    Ok((response.map(BodyExt::boxed_unsync), io))
+                })
+            }
         }
     }
 }
