@@ -39,7 +39,8 @@ pub struct MediaRef {
 /// What a message is, flattened for a database row or an event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Summary {
-    /// `text`, `image`, `audio`, `video`, `document`, `sticker`, `reaction`,
+    /// `text`, `image`, `audio`, `video`, `document`, `sticker`, `location`,
+    /// `contact`, `poll`, `reaction`,
     /// `protocol` (edit, revoke, …), `sender_key_distribution` (key material only) or
     /// `unknown`.
     pub kind: &'static str,
@@ -112,6 +113,15 @@ pub fn summarize(msg: &Message) -> Summary {
     if let Some(m) = &msg.sticker_message {
         let r = media_ref(MediaType::Sticker, MediaFields::sticker(m));
         return summary("sticker", None, Some(r));
+    }
+    if let Some(l) = &msg.location_message {
+        return summary("location", non_empty(l.name.as_ref()), None);
+    }
+    if let Some(c) = &msg.contact_message {
+        return summary("contact", non_empty(c.display_name.as_ref()), None);
+    }
+    if let Some(p) = &msg.poll_creation_message {
+        return summary("poll", non_empty(p.name.as_ref()), None);
     }
     if let Some(r) = &msg.reaction_message {
         return summary("reaction", r.text.clone(), None);

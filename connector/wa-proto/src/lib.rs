@@ -5,8 +5,9 @@ pub mod appstate;
 pub mod binary;
 mod cbc;
 pub mod cert;
-pub mod connection;
 /// What a decrypted `Message` is (summaries) and the messages we build (text, media, SKDM).
+pub mod compose;
+pub mod connection;
 pub mod content;
 pub mod creds;
 pub mod frame;
