@@ -307,6 +307,20 @@ impl AccountHandle {
         self.messaging.enqueue(to, message).await
     }
 
+    /// [`send_message`](Self::send_message) with a caller-chosen id (idempotent
+    /// retries) and, for media we uploaded, its media store key.
+    pub async fn send_message_as(
+        &self,
+        to: &Jid,
+        message: wa_proto::proto::message::Message,
+        id: Option<String>,
+        stored_media: Option<String>,
+    ) -> Result<StoredMessage, SendRequestError> {
+        self.messaging
+            .enqueue_as(to, message, id, stored_media)
+            .await
+    }
+
     /// Sends a text message; see [`send_message`](Self::send_message).
     pub async fn send_text(&self, to: &Jid, text: &str) -> Result<StoredMessage, SendRequestError> {
         self.send_message(to, wa_proto::content::text_message(text))
@@ -335,6 +349,24 @@ impl AccountHandle {
             members,
         )
         .await
+    }
+
+    /// Adds, removes, promotes or demotes members of a group this account administers.
+    pub async fn change_group_participants(
+        &self,
+        group: &Jid,
+        action: wa_proto::groups::ParticipantAction,
+        members: &[Jid],
+    ) -> Result<(), RequestError> {
+        groups::change_participants(&self.requester, group, action, members).await
+    }
+
+    /// A group's metadata and members, as the server has them now.
+    pub async fn group_info(
+        &self,
+        group: &Jid,
+    ) -> Result<wa_proto::groups::GroupInfo, RequestError> {
+        groups::info(&self.requester, group).await
     }
 
     /// Uploads the plain file `key` of `media` (encrypting it on the way) for a media

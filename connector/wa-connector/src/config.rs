@@ -110,6 +110,17 @@ pub struct ServeConfig {
     #[arg(long = "print-qr", env = "WA_PRINT_QR", default_value_t = true, action = clap::ArgAction::Set)]
     pub print_qr: bool,
 
+    /// Serve the internal endpoint (`/internal/v1/…`, the WIT world `connector` as
+    /// JSON) on the listener to callers with `Authorization: Bearer <token>`: the
+    /// cloud mode's REST component calls it from its Spin host. Unset: only the
+    /// components hosted in this process reach it (in-process, never over TCP).
+    #[arg(
+        long = "internal-api-token",
+        env = "INTERNAL_API_TOKEN",
+        hide_env_values = true
+    )]
+    pub internal_api_token: Option<Secret>,
+
     /// Download the media of every received message into the media store as it
     /// arrives (GOWA's setting); when off, media is fetched on demand.
     #[arg(long = "auto-download-media", env = "WHATSAPP_AUTO_DOWNLOAD_MEDIA", default_value_t = true, action = clap::ArgAction::Set)]

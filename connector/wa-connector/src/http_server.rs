@@ -19,7 +19,9 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use subtle::ConstantTimeEq;
 use wa_host::{HostError, HttpComponent, HttpResponse};
 
-use crate::config::BasicAuth;
+use crate::config::{BasicAuth, Secret};
+use crate::gateway::Gateway;
+use crate::internal_api;
 
 /// How long in-flight requests may take to finish once shutdown begins.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -30,6 +32,7 @@ pub async fn serve(
     listener: TcpListener,
     component: Arc<HttpComponent>,
     auth: Arc<BasicAuth>,
+    internal: Option<Arc<InternalEndpoint>>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let graceful = GracefulShutdown::new();
@@ -50,10 +53,19 @@ pub async fn serve(
         };
         let component = component.clone();
         let auth = auth.clone();
+        let internal = internal.clone();
         let service = service_fn(move |request| {
             let component = component.clone();
             let auth = auth.clone();
-            async move { Ok::<_, Infallible>(answer(&component, &auth, request).await) }
+            let internal = internal.clone();
+            async move {
+                if request.uri().path().starts_with(internal_api::PREFIX) {
+                    return Ok::<_, Infallible>(
+                        answer_internal(internal.as_deref(), request).await,
+                    );
+                }
+                Ok::<_, Infallible>(answer(&component, &auth, request).await)
+            }
         });
         let connection = http1::Builder::new()
             .timer(hyper_util::rt::TokioTimer::new())
@@ -74,6 +86,47 @@ pub async fn serve(
         tracing::warn!("some requests were still running after {DRAIN_TIMEOUT:?}");
     }
     Ok(())
+}
+
+/// The internal endpoint on the network (cloud mode): bearer token only.
+pub struct InternalEndpoint {
+    /// Serves the calls.
+    pub gateway: Gateway,
+    /// The token callers must present.
+    pub token: Secret,
+}
+
+async fn answer_internal(
+    internal: Option<&InternalEndpoint>,
+    request: http::Request<hyper::body::Incoming>,
+) -> HttpResponse {
+    let Some(endpoint) = internal else {
+        // Not enabled: indistinguishable from any other unknown path.
+        return envelope_response(StatusCode::NOT_FOUND, "NOT_FOUND", "no such route");
+    };
+    let presented = request
+        .headers()
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if !bool::from(
+        presented
+            .as_bytes()
+            .ct_eq(endpoint.token.expose().as_bytes()),
+    ) {
+        return envelope_response(
+            StatusCode::UNAUTHORIZED,
+            "AUTHENTICATION_ERROR",
+            "a valid internal API token is required",
+        );
+    }
+    internal_api::handle(&endpoint.gateway, request)
+        .await
+        .map(|body| {
+            body.map_err(|never: Infallible| match never {})
+                .boxed_unsync()
+        })
 }
 
 async fn answer(

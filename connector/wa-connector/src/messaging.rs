@@ -199,6 +199,20 @@ impl Messaging {
         to: &Jid,
         message: Message,
     ) -> Result<StoredMessage, SendRequestError> {
+        self.enqueue_as(to, message, None, None).await
+    }
+
+    /// [`enqueue`](Self::enqueue) with a caller-chosen message id (a retried API
+    /// call with the same id returns the message already queued instead of sending
+    /// twice) and the media store key of an attachment we uploaded (so our own
+    /// media can be read back like received media).
+    pub async fn enqueue_as(
+        &self,
+        to: &Jid,
+        message: Message,
+        id: Option<String>,
+        stored_media: Option<String>,
+    ) -> Result<StoredMessage, SendRequestError> {
         let me = self
             .credentials()
             .and_then(|c| c.me.clone())
@@ -208,20 +222,42 @@ impl Messaging {
             return Err(SendRequestError::InvalidRecipient(to.to_string()));
         }
         let summary = content::summarize(&message);
+        let caller_id = id.is_some();
+        let mut media = summary.media.map(media_info);
+        if let Some(media) = media.as_mut() {
+            media.stored_key = stored_media;
+        }
         let new = NewMessage {
-            id: generate_message_id(&mut OsRng),
+            id: id.unwrap_or_else(|| generate_message_id(&mut OsRng)),
             chat: to.to_non_ad().to_string(),
             sender: me.to_non_ad().to_string(),
             from_me: true,
             timestamp: SystemTime::now(),
             kind: summary.kind.to_owned(),
             text: summary.text,
-            media: summary.media.map(media_info),
+            media,
             content: message.encode_to_vec(),
             push_name: None,
             status: MessageStatus::Pending,
         };
-        let stored = self.store.enqueue(&self.account, &new).await?;
+        let stored = match self.store.enqueue(&self.account, &new).await {
+            Err(StoreError::Conflict { .. }) if caller_id => {
+                let existing = self
+                    .store
+                    .get_message(&self.account, &new.chat, &new.id)
+                    .await?;
+                match existing {
+                    Some(existing) if existing.message.from_me => return Ok(existing),
+                    _ => {
+                        return Err(SendRequestError::Store(StoreError::Conflict {
+                            entity: "message",
+                            key: new.id.clone(),
+                        }));
+                    }
+                }
+            }
+            other => other?,
+        };
         self.outbox_wake.notify_one();
         Ok(stored)
     }

@@ -10,7 +10,15 @@ use wa_host::{HostConfig, HostEngine, HttpComponent};
 
 use crate::accounts::{AccountManager, ConnectorOptions};
 use crate::config::ServeConfig;
-use crate::http_server;
+use crate::gateway::{Deployment, Gateway};
+use crate::{http_server, internal_api};
+
+/// The authority hosted components use for the connector; their requests to it
+/// are answered in-process (see [`wa_host::InternalRoute`]).
+pub const INTERNAL_AUTHORITY: &str = "connector.internal";
+
+/// Linear memory one component instance may use.
+const COMPONENT_MEMORY_BYTES: usize = 256 * 1024 * 1024;
 
 /// Runs the connector until SIGINT or SIGTERM.
 pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
@@ -64,14 +72,29 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
         tracing::info!(account = %id, state = %handle.state(), "account started");
     }
 
+    let gateway = Gateway::new(
+        accounts.clone(),
+        store.clone(),
+        Some(media.clone()),
+        Deployment {
+            host: "wa-connector".to_owned(),
+        },
+    );
     let host_config = HostConfig {
         request_timeout: config.request_timeout,
         cache_dir: Some(cache_dir),
+        // Room for one buffered upload at the largest media limit, twice.
+        max_memory_bytes: COMPONENT_MEMORY_BYTES,
         env: vec![
             ("WA_HOST".to_owned(), "wa-connector".to_owned()),
             ("WA_STORE".to_owned(), store.kind().to_owned()),
             ("WA_MEDIA".to_owned(), media.kind().to_owned()),
+            (
+                "CONNECTOR_URL".to_owned(),
+                format!("http://{INTERNAL_AUTHORITY}"),
+            ),
         ],
+        internal: Some(in_process_route(gateway.clone())),
         ..HostConfig::default()
     };
     let engine = HostEngine::new(&host_config)?;
@@ -86,16 +109,38 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
     let local = listener.local_addr()?;
     tracing::info!(address = %local, "listening on http://{local}");
 
+    let internal = config
+        .internal_api_token
+        .clone()
+        .map(|token| http_server::InternalEndpoint { gateway, token });
     http_server::serve(
         listener,
         Arc::new(component),
         Arc::new(config.basic_auth.clone()),
+        internal.map(Arc::new),
         stop,
     )
     .await?;
     accounts.shutdown().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Hands hosted components' requests for [`INTERNAL_AUTHORITY`] to the internal
+/// endpoint without a network hop.
+fn in_process_route(gateway: Gateway) -> wa_host::InternalRoute {
+    wa_host::InternalRoute {
+        authority: INTERNAL_AUTHORITY.to_owned(),
+        service: Arc::new(move |request| {
+            let gateway = gateway.clone();
+            Box::pin(async move {
+                use http_body_util::BodyExt;
+                internal_api::handle(&gateway, request)
+                    .await
+                    .map(|body| body.map_err(|never| match never {}).boxed_unsync())
+            })
+        }),
+    }
 }
 
 fn init_tracing(debug: bool) {

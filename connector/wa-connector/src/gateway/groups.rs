@@ -1,0 +1,125 @@
+//! `wa:gateway/groups`: create groups, read them, change their members.
+
+use wa_proto::groups::{GroupInfo as ProtoGroup, ParticipantAction as ProtoAction};
+
+use super::bindings::wa::gateway::groups::Host;
+use super::bindings::wa::gateway::types::{
+    GroupInfo, GroupParticipant, ParticipantAction, ParticipantResult,
+};
+use super::messaging::{parse_chat, parse_user};
+use super::{Gateway, GatewayError, GatewayResult};
+use crate::requests::RequestError;
+
+/// WhatsApp's limit on a group name, in characters.
+const MAX_SUBJECT_CHARS: usize = 100;
+
+impl Host for Gateway {
+    async fn create_group(
+        &mut self,
+        account: String,
+        subject: String,
+        participants: Vec<String>,
+    ) -> GatewayResult<GroupInfo> {
+        let subject = subject.trim().to_owned();
+        if subject.is_empty() || subject.chars().count() > MAX_SUBJECT_CHARS {
+            return Err(GatewayError::InvalidInput(format!(
+                "group name must be 1 to {MAX_SUBJECT_CHARS} characters"
+            )));
+        }
+        let members = users(&participants)?;
+        let handle = self.running(&account).await?;
+        let group = handle
+            .create_group(&subject, &members)
+            .await
+            .map_err(request_error)?;
+        Ok(describe(group))
+    }
+
+    async fn get_group(&mut self, account: String, group: String) -> GatewayResult<GroupInfo> {
+        let group = group_jid(&group)?;
+        let handle = self.running(&account).await?;
+        handle
+            .group_info(&group)
+            .await
+            .map(describe)
+            .map_err(request_error)
+    }
+
+    async fn update_participants(
+        &mut self,
+        account: String,
+        group: String,
+        action: ParticipantAction,
+        participants: Vec<String>,
+    ) -> GatewayResult<Vec<ParticipantResult>> {
+        let group = group_jid(&group)?;
+        let members = users(&participants)?;
+        if members.is_empty() {
+            return Err(GatewayError::InvalidInput(
+                "participants must not be empty".into(),
+            ));
+        }
+        let action = match action {
+            ParticipantAction::Add => ProtoAction::Add,
+            ParticipantAction::Remove => ProtoAction::Remove,
+            ParticipantAction::Promote => ProtoAction::Promote,
+            ParticipantAction::Demote => ProtoAction::Demote,
+        };
+        let handle = self.running(&account).await?;
+        handle
+            .change_group_participants(&group, action, &members)
+            .await
+            .map_err(request_error)?;
+        Ok(members
+            .iter()
+            .map(|m| ParticipantResult {
+                jid: m.to_string(),
+                status: "success".into(),
+            })
+            .collect())
+    }
+}
+
+fn users(jids: &[String]) -> GatewayResult<Vec<wa_proto::binary::Jid>> {
+    jids.iter().map(|j| parse_user(j)).collect()
+}
+
+fn group_jid(jid: &str) -> GatewayResult<wa_proto::binary::Jid> {
+    let parsed = parse_chat(jid)?;
+    if !parsed.is_group() {
+        return Err(GatewayError::InvalidInput(format!(
+            "`{jid}` is not a group JID"
+        )));
+    }
+    Ok(parsed)
+}
+
+fn describe(group: ProtoGroup) -> GroupInfo {
+    GroupInfo {
+        jid: group.jid.to_string(),
+        subject: group.subject,
+        owner: group.creator.map(|j| j.to_string()),
+        participants: group
+            .participants
+            .into_iter()
+            .map(|p| GroupParticipant {
+                jid: p.jid.to_string(),
+                is_admin: p.admin.is_some(),
+                is_super_admin: p.admin.as_deref() == Some("superadmin"),
+            })
+            .collect(),
+    }
+}
+
+fn request_error(error: RequestError) -> GatewayError {
+    match error {
+        RequestError::NotConnected => GatewayError::NotReady(error.to_string()),
+        RequestError::Refused { ref code } if code == "404" => {
+            GatewayError::NotFound(error.to_string())
+        }
+        RequestError::Refused { ref code } if code == "403" || code == "401" => {
+            GatewayError::InvalidInput(format!("WhatsApp refused: not allowed ({code})"))
+        }
+        other => GatewayError::Unavailable(other.to_string()),
+    }
+}

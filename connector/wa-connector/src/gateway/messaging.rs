@@ -1,0 +1,323 @@
+//! `wa:gateway/messaging`: every kind of outgoing message, durably queued.
+
+use std::time::SystemTime;
+
+use prost::Message as _;
+use rand_core::{OsRng, RngCore};
+use wa_proto::binary::Jid;
+use wa_proto::compose::{self, MessageContext, MessageTarget};
+use wa_proto::content::{self, MediaExtra, MediaKind};
+use wa_proto::proto::message::Message;
+
+use super::bindings::wa::gateway::messaging::Host;
+use super::bindings::wa::gateway::types::{
+    MediaKind as ApiMediaKind, MessageStatus, OutboundContent, OutboundMedia, OutboundMessage,
+    SendReceipt,
+};
+use super::{Gateway, GatewayError, GatewayResult, millis, store_error};
+use crate::accounts::AccountHandle;
+use crate::media_http::MediaTransferError;
+use crate::messaging::SendRequestError;
+use crate::requests::RequestError;
+
+/// WhatsApp's limit on a text message, in bytes.
+const MAX_TEXT_BYTES: usize = 65_536;
+/// Poll options WhatsApp accepts.
+const POLL_OPTIONS: std::ops::RangeInclusive<usize> = 2..=12;
+
+impl Host for Gateway {
+    async fn send(
+        &mut self,
+        account: String,
+        message: OutboundMessage,
+    ) -> GatewayResult<SendReceipt> {
+        let handle = self.running(&account).await?;
+        let to = parse_chat(&message.to)?;
+        let (body, stored_media) = self.compose(&handle, &to, message.content).await?;
+        let context = MessageContext {
+            reply_to: match &message.reply_to {
+                Some(id) => Some(self.quoted(&handle, &to, id).await?),
+                None => None,
+            },
+            mentions: message
+                .mentions
+                .iter()
+                .map(|m| parse_user(m).map(|j| j.to_string()))
+                .collect::<GatewayResult<_>>()?,
+            forwarded: message.forwarded,
+        };
+        let body = compose::with_context(body, &context);
+        if let Some(id) = &message.id {
+            check_message_id(id)?;
+        }
+        let stored = handle
+            .send_message_as(&to, body, message.id, stored_media)
+            .await
+            .map_err(send_error)?;
+        Ok(SendReceipt {
+            message_id: stored.message.id,
+            status: MessageStatus::Pending,
+            chat: stored.message.chat,
+        })
+    }
+}
+
+impl Gateway {
+    /// Builds the message body; media are uploaded first (WhatsApp needs the
+    /// encrypted file on its media host before the message names it).
+    async fn compose(
+        &self,
+        handle: &AccountHandle,
+        to: &Jid,
+        content: OutboundContent,
+    ) -> GatewayResult<(Message, Option<String>)> {
+        let now_ms = millis(SystemTime::now()) as i64;
+        let message = match content {
+            OutboundContent::Text(text) => {
+                check_text("message", &text)?;
+                content::text_message(text)
+            }
+            OutboundContent::Media(media) => return self.compose_media(handle, media).await,
+            OutboundContent::Location(l) => {
+                if !(-90.0..=90.0).contains(&l.latitude) || !(-180.0..=180.0).contains(&l.longitude)
+                {
+                    return Err(invalid(
+                        "latitude must be within ±90 and longitude within ±180",
+                    ));
+                }
+                compose::location_message(l.latitude, l.longitude, l.name, l.address)
+            }
+            OutboundContent::Contact(card) => {
+                check_text("contact name", &card.name)?;
+                let digits = card.phone.chars().filter(char::is_ascii_digit).count();
+                if !(6..=15).contains(&digits) {
+                    return Err(invalid("contact phone must have 6 to 15 digits"));
+                }
+                compose::contact_message(&card.name, &card.phone)
+            }
+            OutboundContent::Poll(poll) => {
+                check_text("question", &poll.question)?;
+                if !POLL_OPTIONS.contains(&poll.options.len()) {
+                    return Err(invalid("a poll needs 2 to 12 options"));
+                }
+                let mut seen = std::collections::HashSet::new();
+                for option in &poll.options {
+                    check_text("poll option", option)?;
+                    if !seen.insert(option.as_str()) {
+                        return Err(invalid(format!("poll option `{option}` is repeated")));
+                    }
+                }
+                if poll.max_answers == 0 || poll.max_answers as usize > poll.options.len() {
+                    return Err(invalid(
+                        "max answers must be between 1 and the number of options",
+                    ));
+                }
+                let mut secret = [0u8; 32];
+                OsRng.fill_bytes(&mut secret);
+                compose::poll_message(&poll.question, &poll.options, poll.max_answers, secret)
+            }
+            OutboundContent::Reaction(reaction) => {
+                let target = MessageTarget {
+                    chat: to.to_string(),
+                    id: reaction.message_id,
+                    from_me: reaction.from_me,
+                    participant: reaction
+                        .participant
+                        .as_deref()
+                        .map(parse_user)
+                        .transpose()?
+                        .map(|j| j.to_string()),
+                };
+                check_message_id(&target.id)?;
+                compose::reaction_message(&target, &reaction.emoji, now_ms)
+            }
+            OutboundContent::Revoke(id) => {
+                let target = self.own_message(handle, to, &id).await?;
+                compose::revoke_message(&target)
+            }
+            OutboundContent::Edit(edit) => {
+                check_text("message", &edit.text)?;
+                let target = self.own_message(handle, to, &edit.message_id).await?;
+                compose::edit_message(&target, &edit.text, now_ms)
+            }
+        };
+        Ok((message, None))
+    }
+
+    async fn compose_media(
+        &self,
+        handle: &AccountHandle,
+        media: OutboundMedia,
+    ) -> GatewayResult<(Message, Option<String>)> {
+        let store = self.media_store()?;
+        let key = wa_media::MediaKey::new(media.media.key.clone())
+            .map_err(|e| invalid(format!("media key: {e}")))?;
+        let kind = match media.kind {
+            ApiMediaKind::Image => MediaKind::Image,
+            ApiMediaKind::Video => MediaKind::Video,
+            ApiMediaKind::Audio => MediaKind::Audio {
+                ptt: media.voice_note,
+            },
+            ApiMediaKind::Document => MediaKind::Document {
+                file_name: media.file_name.clone().unwrap_or_else(|| "file".into()),
+            },
+            ApiMediaKind::Sticker => MediaKind::Sticker,
+        };
+        if let Some(caption) = &media.caption {
+            check_text("caption", caption)?;
+        }
+        let uploaded = handle
+            .upload_media(store, &key, kind.media_type(), &media.media.mime)
+            .await
+            .map_err(transfer_error)?;
+        let extra = MediaExtra {
+            seconds: media.duration_secs,
+            width: media.width,
+            height: media.height,
+            waveform: media.waveform,
+            thumbnail: None,
+        };
+        let mut message = content::media_message(kind, &uploaded, media.caption, extra);
+        if let Some(video) = message.video_message.as_mut() {
+            video.gif_playback = media.gif_playback.then_some(true);
+        }
+        Ok((message, Some(key.to_string())))
+    }
+
+    /// The message a reply quotes, with its content for the quote bubble.
+    async fn quoted(
+        &self,
+        handle: &AccountHandle,
+        chat: &Jid,
+        id: &str,
+    ) -> GatewayResult<(MessageTarget, Option<Message>)> {
+        check_message_id(id)?;
+        let stored = self
+            .store
+            .get_message(handle.id(), &chat.to_string(), id)
+            .await
+            .map_err(store_error)?;
+        Ok(match stored {
+            Some(stored) => {
+                let quoted = Message::decode(stored.message.content.as_slice()).ok();
+                (target_of(chat, &stored.message), quoted)
+            }
+            // WhatsApp shows a reply to a message we never stored as a plain reply.
+            None => (
+                MessageTarget {
+                    chat: chat.to_string(),
+                    id: id.to_owned(),
+                    from_me: false,
+                    participant: None,
+                },
+                None,
+            ),
+        })
+    }
+
+    /// One of our own messages (revokes and edits apply only to those).
+    async fn own_message(
+        &self,
+        handle: &AccountHandle,
+        chat: &Jid,
+        id: &str,
+    ) -> GatewayResult<MessageTarget> {
+        check_message_id(id)?;
+        let stored = self
+            .store
+            .get_message(handle.id(), &chat.to_string(), id)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| GatewayError::NotFound(format!("message `{id}` not found in {chat}")))?;
+        if !stored.message.from_me {
+            return Err(invalid(format!(
+                "message `{id}` was not sent by this account"
+            )));
+        }
+        Ok(target_of(chat, &stored.message))
+    }
+}
+
+fn target_of(chat: &Jid, message: &wa_store::NewMessage) -> MessageTarget {
+    MessageTarget {
+        chat: chat.to_string(),
+        id: message.id.clone(),
+        from_me: message.from_me,
+        participant: (chat.is_group() && !message.from_me).then(|| message.sender.clone()),
+    }
+}
+
+/// A chat JID the gateway can send to: a user (`…@s.whatsapp.net`) or a group (`…@g.us`).
+pub(super) fn parse_chat(jid: &str) -> GatewayResult<Jid> {
+    let parsed: Jid = jid
+        .parse()
+        .map_err(|_| GatewayError::InvalidInput(format!("`{jid}` is not a JID")))?;
+    if parsed.is_group() && !parsed.user.is_empty() {
+        return Ok(parsed);
+    }
+    parse_user(jid)
+}
+
+/// A user JID: digits `@s.whatsapp.net`, no device part.
+pub(super) fn parse_user(jid: &str) -> GatewayResult<Jid> {
+    let parsed: Jid = jid
+        .parse()
+        .map_err(|_| GatewayError::InvalidInput(format!("`{jid}` is not a JID")))?;
+    let digits = parsed.user.len();
+    if parsed.server != wa_proto::binary::jid::USER_SERVER
+        || !(6..=15).contains(&digits)
+        || !parsed.user.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(GatewayError::InvalidInput(format!(
+            "`{jid}` is not a user JID (6 to 15 digits @s.whatsapp.net)"
+        )));
+    }
+    Ok(parsed.to_non_ad())
+}
+
+fn check_text(field: &str, text: &str) -> GatewayResult<()> {
+    if text.trim().is_empty() {
+        return Err(invalid(format!("{field} must not be empty")));
+    }
+    if text.len() > MAX_TEXT_BYTES {
+        return Err(invalid(format!(
+            "{field} is longer than {MAX_TEXT_BYTES} bytes"
+        )));
+    }
+    Ok(())
+}
+
+/// Message ids are short printable tokens (WhatsApp's are 16–32 hex characters).
+fn check_message_id(id: &str) -> GatewayResult<()> {
+    if id.is_empty() || id.len() > 128 || !id.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(invalid(format!(
+            "`{id}` is not a message id (1 to 128 printable characters)"
+        )));
+    }
+    Ok(())
+}
+
+fn invalid(why: impl Into<String>) -> GatewayError {
+    GatewayError::InvalidInput(why.into())
+}
+
+fn send_error(error: SendRequestError) -> GatewayError {
+    match error {
+        SendRequestError::NotLinked => GatewayError::NotReady(error.to_string()),
+        SendRequestError::InvalidRecipient(_) => GatewayError::InvalidInput(error.to_string()),
+        SendRequestError::Store(e) => store_error(e),
+    }
+}
+
+pub(super) fn transfer_error(error: MediaTransferError) -> GatewayError {
+    match error {
+        MediaTransferError::Request(RequestError::NotConnected) => {
+            GatewayError::NotReady("the account is not connected; media need a connection".into())
+        }
+        MediaTransferError::Store(wa_media::MediaError::NotFound { .. }) => {
+            GatewayError::NotFound(error.to_string())
+        }
+        MediaTransferError::NotDownloadable(_) => GatewayError::NotFound(error.to_string()),
+        other => GatewayError::Unavailable(other.to_string()),
+    }
+}
