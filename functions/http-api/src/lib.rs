@@ -1,11 +1,25 @@
 //! The gateway's REST API as a Spin HTTP component.
 //!
-//! It speaks GOWA's dialect (go-whatsapp-web-multidevice): every answer is the
-//! envelope `{"code","message","results"}`. The component is stateless; what it
-//! knows of the deployment comes from its host's environment, so the same file
-//! runs in the connector, under `wasmtime serve`, or on a Spin host.
+//! It speaks GOWA's dialect (go-whatsapp-web-multidevice): the same routes,
+//! request fields and the envelope `{"code","message","results"}`, so GOWA
+//! clients work unchanged. The component is stateless: everything it does goes
+//! through the connector's interfaces (WIT world `wa:gateway/connector`), which
+//! it calls over `wasi:http` ([`connector`]). The same `.wasm` file therefore
+//! runs inside the connector (calls answered in-process), under `wasmtime
+//! serve`, or on a Spin host (calls sent to the connector's internal endpoint).
+//!
+//! Map of the crate: [`routes`] matches method and path and holds one module per
+//! feature (`app`, `devices`, `send`, `message`, `chats`, `groups`, `webhooks`);
+//! [`input`] reads JSON, multipart and query fields alike; [`phone`] turns
+//! phone numbers into JIDs; [`error`] and [`envelope`] shape every answer.
 
+mod connector;
 mod envelope;
+mod error;
+mod input;
+mod media;
+mod phone;
+mod qr;
 mod routes;
 
 use spin_sdk::http::{IntoResponse, Request};
@@ -19,11 +33,11 @@ pub(crate) mod bindings {
         runtime_path: "spin_sdk::wit_bindgen::rt",
         generate_all,
         generate_unused_types: true,
-        additional_derives: [serde::Serialize],
+        additional_derives: [serde::Serialize, serde::Deserialize],
     });
 }
 
 #[spin_sdk::http_service]
 async fn handle(request: Request) -> impl IntoResponse {
-    routes::dispatch(request)
+    routes::dispatch(request).await
 }

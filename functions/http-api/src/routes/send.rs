@@ -1,0 +1,212 @@
+//! `/send/*`: every kind of message, from JSON or multipart bodies.
+//!
+//! A send answers once the message is durably queued in the connector (its
+//! outbox delivers it, retrying across reconnects); `message_id` names it in
+//! later `message.ack` events.
+
+use serde::Serialize;
+
+use super::Call;
+use crate::bindings::wa::gateway::types::{
+    ContactCard, Location, MediaKind, OutboundContent, OutboundMedia, OutboundMessage, Poll,
+    SendReceipt,
+};
+use crate::envelope::{self, ApiResponse};
+use crate::error::{ApiError, ApiResult};
+use crate::input::Input;
+use crate::media::{self, Fetched, Limit};
+use crate::phone;
+
+/// The largest JSON body a non-media send accepts.
+const TEXT_BODY_LIMIT: usize = 1024 * 1024;
+
+#[derive(Serialize)]
+struct Sent {
+    message_id: String,
+    status: String,
+}
+
+/// `POST /send/message` (and `/send/text`): `phone`, `message`, optional
+/// `reply_message_id`, `is_forwarded`, `mentions`.
+pub async fn message(call: &mut Call) -> ApiResult<ApiResponse> {
+    let input = call.body(TEXT_BODY_LIMIT).await?;
+    let text = input.required("message")?;
+    send(call, &input, OutboundContent::Text(text)).await
+}
+
+/// `POST /send/image`: `image` (file) or `image_url`, `caption`.
+pub async fn image(call: &mut Call) -> ApiResult<ApiResponse> {
+    let limit = Limit::Image;
+    let input = call.body(limit.body_bytes()).await?;
+    refuse_view_once(&input)?;
+    let file = media::from_input(&input, "image", "image_url", limit).await?;
+    media::expect_kind(&file, "image/", "image")?;
+    let content = upload(call, file, MediaKind::Image, &input).await?;
+    send(call, &input, content).await
+}
+
+/// `POST /send/file`: `file` (any type), `caption`.
+pub async fn file(call: &mut Call) -> ApiResult<ApiResponse> {
+    let limit = Limit::Document;
+    let input = call.body(limit.body_bytes()).await?;
+    let file = media::from_input(&input, "file", "file_url", limit).await?;
+    let content = upload(call, file, MediaKind::Document, &input).await?;
+    send(call, &input, content).await
+}
+
+/// `POST /send/video`: `video` (file) or `video_url`, `caption`, `gif_playback`.
+pub async fn video(call: &mut Call) -> ApiResult<ApiResponse> {
+    let limit = Limit::Video;
+    let input = call.body(limit.body_bytes()).await?;
+    refuse_view_once(&input)?;
+    let file = media::from_input(&input, "video", "video_url", limit).await?;
+    media::expect_kind(&file, "video/", "video")?;
+    let content = upload(call, file, MediaKind::Video, &input).await?;
+    send(call, &input, content).await
+}
+
+/// `POST /send/audio`: `audio` (file) or `audio_url`; `ptt=true` sends a voice note.
+pub async fn audio(call: &mut Call) -> ApiResult<ApiResponse> {
+    let limit = Limit::Audio;
+    let input = call.body(limit.body_bytes()).await?;
+    let file = media::from_input(&input, "audio", "audio_url", limit).await?;
+    media::expect_kind(&file, "audio/", "audio")?;
+    let content = upload(call, file, MediaKind::Audio, &input).await?;
+    send(call, &input, content).await
+}
+
+/// `POST /send/sticker`: `sticker` (file) or `sticker_url`, a WebP image.
+pub async fn sticker(call: &mut Call) -> ApiResult<ApiResponse> {
+    let limit = Limit::Image;
+    let input = call.body(limit.body_bytes()).await?;
+    let file = media::from_input(&input, "sticker", "sticker_url", limit).await?;
+    media::expect_kind(&file, "image/", "sticker")?;
+    let content = upload(call, file, MediaKind::Sticker, &input).await?;
+    send(call, &input, content).await
+}
+
+/// `POST /send/contact`: `contact_name`, `contact_phone`.
+pub async fn contact(call: &mut Call) -> ApiResult<ApiResponse> {
+    let input = call.body(TEXT_BODY_LIMIT).await?;
+    let card = ContactCard {
+        name: input.required("contact_name")?,
+        phone: input.required("contact_phone")?,
+    };
+    send(call, &input, OutboundContent::Contact(card)).await
+}
+
+/// `POST /send/link`: `link`, `caption` — sent as text so WhatsApp shows the link.
+pub async fn link(call: &mut Call) -> ApiResult<ApiResponse> {
+    let input = call.body(TEXT_BODY_LIMIT).await?;
+    let link = input.required("link")?;
+    if !(link.starts_with("http://") || link.starts_with("https://")) {
+        return Err(ApiError::validation("link: must be an http(s) URL"));
+    }
+    let text = match input.optional("caption") {
+        Some(caption) => format!("{caption}\n{link}"),
+        None => link,
+    };
+    send(call, &input, OutboundContent::Text(text)).await
+}
+
+/// `POST /send/location`: `latitude`, `longitude` (numbers or numeric strings).
+pub async fn location(call: &mut Call) -> ApiResult<ApiResponse> {
+    let input = call.body(TEXT_BODY_LIMIT).await?;
+    let number = |name| {
+        input
+            .number::<f64>(name)?
+            .filter(|v| v.is_finite())
+            .ok_or_else(|| ApiError::validation(format!("{name}: cannot be blank")))
+    };
+    let location = Location {
+        latitude: number("latitude")?,
+        longitude: number("longitude")?,
+        name: input.optional("name"),
+        address: input.optional("address"),
+    };
+    send(call, &input, OutboundContent::Location(location)).await
+}
+
+/// `POST /send/poll`: `question`, `options` (list), `max_answer`.
+pub async fn poll(call: &mut Call) -> ApiResult<ApiResponse> {
+    let input = call.body(TEXT_BODY_LIMIT).await?;
+    let poll = Poll {
+        question: input.required("question")?,
+        options: input.list("options")?,
+        max_answers: input.number::<u32>("max_answer")?.unwrap_or(1),
+    };
+    send(call, &input, OutboundContent::Poll(poll)).await
+}
+
+/// Queues `content` for the body's `phone` with the common options.
+pub(super) async fn send(
+    call: &Call,
+    input: &Input,
+    content: OutboundContent,
+) -> ApiResult<ApiResponse> {
+    let device = call.device().await?;
+    let to = phone::chat_jid(&input.required("phone")?)?;
+    let mentions = input
+        .list("mentions")?
+        .iter()
+        .map(|m| phone::user(m))
+        .collect::<ApiResult<Vec<_>>>()?;
+    let message = OutboundMessage {
+        to,
+        content,
+        reply_to: input.optional("reply_message_id"),
+        mentions,
+        forwarded: input.flag("is_forwarded")?,
+        id: input.optional("message_id"),
+    };
+    let receipt: SendReceipt = call
+        .connector
+        .try_call("messaging", "send", (&device, message))
+        .await?;
+    Ok(envelope::success(
+        "Success",
+        Sent {
+            status: format!("Message queued for {}", receipt.chat),
+            message_id: receipt.message_id,
+        },
+    ))
+}
+
+/// Stores the file in the media store and describes it for the send.
+async fn upload(
+    call: &Call,
+    file: Fetched,
+    kind: MediaKind,
+    input: &Input,
+) -> ApiResult<OutboundContent> {
+    let voice_note = kind == MediaKind::Audio && input.flag("ptt")?;
+    let stored = call.connector.put_media(&file.mime, file.bytes).await?;
+    Ok(OutboundContent::Media(OutboundMedia {
+        kind,
+        media: stored,
+        caption: match kind {
+            MediaKind::Image | MediaKind::Video | MediaKind::Document => {
+                input.optional("caption")
+            }
+            MediaKind::Audio | MediaKind::Sticker => None,
+        },
+        file_name: file.file_name,
+        voice_note,
+        gif_playback: kind == MediaKind::Video && input.flag("gif_playback")?,
+        duration_secs: input.number::<u32>("duration")?,
+        waveform: None,
+        width: None,
+        height: None,
+    }))
+}
+
+/// View-once media needs a wrapper message the gateway does not build yet.
+fn refuse_view_once(input: &Input) -> ApiResult<()> {
+    if input.flag("view_once")? {
+        return Err(ApiError::validation(
+            "view_once: view-once media is not supported by this gateway yet",
+        ));
+    }
+    Ok(())
+}
+
