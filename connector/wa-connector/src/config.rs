@@ -121,6 +121,27 @@ pub struct ServeConfig {
     )]
     pub internal_api_token: Option<Secret>,
 
+    /// The largest image `/send/image` and `/send/sticker` accept, in bytes.
+    #[arg(long = "max-file-size-image", env = "WHATSAPP_MAX_FILE_SIZE_IMAGE", default_value_t = 20 * MIB)]
+    pub max_file_size_image: u64,
+
+    /// The largest video `/send/video` accepts, in bytes.
+    #[arg(long = "max-file-size-video", env = "WHATSAPP_MAX_FILE_SIZE_VIDEO", default_value_t = 100 * MIB)]
+    pub max_file_size_video: u64,
+
+    /// The largest file `/send/file` accepts, in bytes.
+    #[arg(long = "max-file-size-document", env = "WHATSAPP_MAX_FILE_SIZE_DOCUMENT", default_value_t = 50 * MIB)]
+    pub max_file_size_document: u64,
+
+    /// The largest audio file `/send/audio` accepts, in bytes.
+    #[arg(long = "max-file-size-audio", env = "WHATSAPP_MAX_FILE_SIZE_AUDIO", default_value_t = 16 * MIB)]
+    pub max_file_size_audio: u64,
+
+    /// Let `image_url`/`file_url`/... fetch from loopback and private addresses
+    /// (off: a client cannot make the gateway probe its own network).
+    #[arg(long = "allow-private-media-urls", env = "WHATSAPP_ALLOW_PRIVATE_MEDIA_URLS", default_value_t = false, action = clap::ArgAction::Set)]
+    pub allow_private_media_urls: bool,
+
     /// Download the media of every received message into the media store as it
     /// arrives (GOWA's setting); when off, media is fetched on demand.
     #[arg(long = "auto-download-media", env = "WHATSAPP_AUTO_DOWNLOAD_MEDIA", default_value_t = true, action = clap::ArgAction::Set)]
@@ -160,6 +181,8 @@ fn parse_trust_root(value: &str) -> Result<TrustRoot, String> {
 fn parse_account_id(value: &str) -> Result<AccountId, String> {
     AccountId::new(value).map_err(|error| error.to_string())
 }
+
+const MIB: u64 = 1024 * 1024;
 
 /// A value that must never reach a log line.
 #[derive(Clone)]
@@ -234,6 +257,36 @@ pub enum MediaUri {
 }
 
 impl ServeConfig {
+    /// The settings the REST component reads from its environment (limits and
+    /// switches, never secrets).
+    pub fn component_env(&self) -> Vec<(String, String)> {
+        [
+            (
+                "WHATSAPP_MAX_FILE_SIZE_IMAGE",
+                self.max_file_size_image.to_string(),
+            ),
+            (
+                "WHATSAPP_MAX_FILE_SIZE_VIDEO",
+                self.max_file_size_video.to_string(),
+            ),
+            (
+                "WHATSAPP_MAX_FILE_SIZE_DOCUMENT",
+                self.max_file_size_document.to_string(),
+            ),
+            (
+                "WHATSAPP_MAX_FILE_SIZE_AUDIO",
+                self.max_file_size_audio.to_string(),
+            ),
+            (
+                "WHATSAPP_ALLOW_PRIVATE_MEDIA_URLS",
+                self.allow_private_media_urls.to_string(),
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    }
+
     /// The media store's settings: `MEDIA_URI` plus, for S3, the endpoint.
     /// Credentials come from the standard AWS chain, never from flags.
     pub fn media_config(&self) -> MediaConfig {

@@ -149,6 +149,7 @@ async fn answer(
     }
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
+    let request = with_absolute_uri(request);
     match component.handle(request).await {
         Ok(response) => response,
         Err(error) => {
@@ -156,6 +157,33 @@ async fn answer(
             host_error_response(&error)
         }
     }
+}
+
+/// Gives the request an absolute URI (`http://host/path?query`) from its `Host`
+/// header: wasi:http hands the authority to components in the URI, and the
+/// component builds links (the QR PNG's) from it.
+fn with_absolute_uri<B>(mut request: http::Request<B>) -> http::Request<B> {
+    if request.uri().authority().is_some() {
+        return request;
+    }
+    let Some(host) = request
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.parse::<http::uri::Authority>().ok())
+    else {
+        return request;
+    };
+    let mut parts = request.uri().clone().into_parts();
+    parts.scheme = Some(http::uri::Scheme::HTTP);
+    parts.authority = Some(host);
+    if parts.path_and_query.is_none() {
+        parts.path_and_query = Some(http::uri::PathAndQuery::from_static("/"));
+    }
+    if let Ok(uri) = http::Uri::from_parts(parts) {
+        *request.uri_mut() = uri;
+    }
+    request
 }
 
 /// The host's own answers use the API's envelope too, so clients parse one shape.

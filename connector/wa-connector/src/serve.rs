@@ -85,7 +85,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
         cache_dir: Some(cache_dir),
         // Room for one buffered upload at the largest media limit, twice.
         max_memory_bytes: COMPONENT_MEMORY_BYTES,
-        env: vec![
+        env: [
             ("WA_HOST".to_owned(), "wa-connector".to_owned()),
             ("WA_STORE".to_owned(), store.kind().to_owned()),
             ("WA_MEDIA".to_owned(), media.kind().to_owned()),
@@ -93,7 +93,10 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
                 "CONNECTOR_URL".to_owned(),
                 format!("http://{INTERNAL_AUTHORITY}"),
             ),
-        ],
+        ]
+        .into_iter()
+        .chain(config.component_env())
+        .collect(),
         internal: Some(in_process_route(gateway.clone())),
         ..HostConfig::default()
     };

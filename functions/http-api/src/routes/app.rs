@@ -124,7 +124,7 @@ pub(super) async fn pair_code(call: &Call, id: String, phone: &str) -> ApiResult
     Ok(envelope::success(
         "Login with code success",
         PairCode {
-            pair_code: code,
+            pair_code: dashed(&code),
             device_id: id,
         },
     ))
@@ -194,6 +194,15 @@ async fn login_device(call: &Call) -> ApiResult<String> {
         return Ok(devices::create_account(&call.connector, None).await?.id);
     }
     call.device().await
+}
+
+/// `ABCD1234` as `ABCD-1234`, the way WhatsApp shows codes (and GOWA returns them).
+fn dashed(code: &str) -> String {
+    if code.len() == 8 && code.is_ascii() {
+        format!("{}-{}", &code[..4], &code[4..])
+    } else {
+        code.to_owned()
+    }
 }
 
 fn digits(phone: &str) -> String {

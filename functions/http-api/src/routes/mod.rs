@@ -138,8 +138,12 @@ impl Call {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         };
-        let scheme = header("x-forwarded-proto").unwrap_or_else(|| "http".into());
+        // wasi:http carries the authority in the URI, not as a `Host` header.
+        let scheme = header("x-forwarded-proto")
+            .or_else(|| self.uri.scheme_str().map(str::to_owned))
+            .unwrap_or_else(|| "http".into());
         let host = header("x-forwarded-host")
+            .or_else(|| self.uri.authority().map(|a| a.to_string()))
             .or_else(|| header("host"))
             .unwrap_or_else(|| "localhost".into());
         let base_path = std::env::var("APP_BASE_PATH").unwrap_or_default();

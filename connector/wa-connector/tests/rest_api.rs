@@ -1,0 +1,412 @@
+//! The GOWA-compatible REST API end to end: the real `wa-connector serve`
+//! process hosting the real `http_api.wasm`, over HTTP on loopback, with the
+//! WhatsApp simulator behind it. Field names are GOWA's.
+
+mod support;
+
+use serde_json::{Value, json};
+use support::gateway::{Gateway, PASSWORD, USER, multipart};
+
+const ANN: &str = "15550100001";
+const BOB: &str = "15550100002";
+
+fn jid(phone: &str) -> String {
+    format!("{phone}@s.whatsapp.net")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_and_device_routes_speak_gowa() {
+    let gw = Gateway::start("app", &[]).await;
+
+    // Liveness needs no credentials; everything else does.
+    let health = gw
+        .http
+        .get(format!("{}/health", gw.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let anonymous = gw
+        .http
+        .get(format!("{}/app/devices", gw.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let wrong = gw
+        .http
+        .get(format!("{}/app/devices", gw.base))
+        .basic_auth(USER, Some("wrong"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    assert_ne!(PASSWORD, "wrong");
+
+    let info = gw.get(None, "/app/info").await.ok();
+    assert_eq!(info["api"], "gowa-v9");
+    assert_eq!(info["contract"], "wa:gateway@0.1.0");
+    assert_eq!(info["host"], "wa-connector");
+    assert_eq!(info["store"], "sqlite");
+    assert_eq!(info["media"], "folder");
+
+    // No device yet: account-bound routes say so.
+    let none = gw.get(None, "/app/status").await;
+    assert_eq!(
+        (none.status, none.code().as_str()),
+        (404, "DEVICE_NOT_FOUND")
+    );
+
+    // Devices: create two, list them, and see the selection rules.
+    let created = gw
+        .post(None, "/devices", json!({"device_id": "ann"}))
+        .await
+        .ok();
+    assert_eq!(created["id"], "ann");
+    assert!(
+        ["connecting", "waiting_for_pairing"].contains(&created["state"].as_str().unwrap()),
+        "{created}"
+    );
+    assert_eq!(created["is_logged_in"], false);
+    gw.post(None, "/devices", json!({"device_id": "bob"}))
+        .await
+        .ok();
+    let list = gw.get(None, "/devices").await.ok();
+    let ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec!["ann", "bob"]);
+    let ambiguous = gw.get(None, "/app/status").await;
+    assert_eq!(
+        (ambiguous.status, ambiguous.code().as_str()),
+        (400, "DEVICE_ID_REQUIRED")
+    );
+    let unknown = gw.get(Some("nobody"), "/app/status").await;
+    assert_eq!(
+        (unknown.status, unknown.code().as_str()),
+        (404, "DEVICE_NOT_FOUND")
+    );
+    let bad_id = gw.get(Some("bad id!"), "/app/status").await;
+    assert_eq!(bad_id.status, 400, "{:?}", bad_id.json());
+
+    // QR login: the raw string, a PNG link that serves a PNG, and its lifetime.
+    let login = gw.get(Some("ann"), "/app/login").await.ok();
+    let qr = login["qr_code"].as_str().unwrap();
+    assert!(qr.split(',').count() >= 4, "GOWA-style QR payload: {qr}");
+    assert!(login["qr_duration"].as_u64().unwrap() > 0);
+    let link = login["qr_link"].as_str().unwrap();
+    assert!(link.starts_with(&gw.base), "{link}");
+    let png = gw.request(gw.http.get(link)).await;
+    assert_eq!(png.status, 200);
+    assert_eq!(png.headers["content-type"], "image/png");
+    assert!(png.bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
+
+    // Pairing code: validated, then issued.
+    let bad_phone = gw.get(Some("bob"), "/app/login-with-code?phone=12").await;
+    assert_eq!(bad_phone.status, 400, "{:?}", bad_phone.json());
+    let code = gw
+        .get(Some("bob"), &format!("/app/login-with-code?phone={BOB}"))
+        .await
+        .ok();
+    let pair_code = code["pair_code"].as_str().unwrap();
+    assert_eq!(pair_code.len(), 9, "{pair_code}");
+    assert_eq!(&pair_code[4..5], "-");
+    gw.sim
+        .enter_pairing_code(BOB, &pair_code.replace('-', ""))
+        .unwrap();
+
+    // Ann links by QR; both end up connected and listed by /app/devices.
+    gw.sim.scan_qr(qr, ANN).unwrap();
+    let ann_jid = gw.wait_connected("ann").await;
+    let bob_jid = gw.wait_connected("bob").await;
+    assert!(ann_jid.starts_with(ANN), "{ann_jid}");
+    assert!(bob_jid.starts_with(BOB), "{bob_jid}");
+    let status = gw.get(Some("ann"), "/app/status").await.ok();
+    assert_eq!(status["is_connected"], true);
+    assert_eq!(status["is_logged_in"], true);
+    let app_devices = gw.get(None, "/app/devices").await.ok();
+    assert_eq!(app_devices.as_array().unwrap().len(), 2);
+    assert!(app_devices[0]["device"].as_str().is_some());
+    assert!(app_devices[0]["name"].as_str().is_some());
+
+    // Unknown routes and methods keep the envelope.
+    let missing = gw.get(None, "/no/such/route").await;
+    assert_eq!(
+        (missing.status, missing.code().as_str()),
+        (404, "NOT_FOUND")
+    );
+    let method = gw.get(None, "/send/message").await;
+    assert_eq!(
+        (method.status, method.code().as_str()),
+        (405, "METHOD_NOT_ALLOWED")
+    );
+
+    // Logout, then delete.
+    gw.request(gw.http.post(format!("{}/devices/bob/logout", gw.base)))
+        .await
+        .ok();
+    let deleted = gw
+        .request(gw.http.delete(format!("{}/devices/bob", gw.base)))
+        .await;
+    assert_eq!(deleted.status, 200, "{:?}", deleted.json());
+    let gone = gw.get(None, "/devices/bob").await;
+    assert_eq!(
+        (gone.status, gone.code().as_str()),
+        (404, "DEVICE_NOT_FOUND")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_messages_both_ways_with_replies_and_history() {
+    let gw = Gateway::start("text", &[]).await;
+    gw.link("ann", ANN).await;
+    gw.link("bob", BOB).await;
+
+    let sent = gw
+        .post(
+            Some("ann"),
+            "/send/message",
+            json!({"phone": BOB, "message": "hello bob"}),
+        )
+        .await
+        .ok();
+    let id = sent["message_id"].as_str().unwrap().to_owned();
+    assert!(sent["status"].as_str().is_some());
+    let received = gw
+        .wait_for_message("bob", ANN, |m| m["id"] == id.as_str())
+        .await;
+    assert_eq!(received["content"], "hello bob");
+    assert_eq!(received["is_from_me"], false);
+    assert_eq!(received["chat_jid"], jid(ANN));
+
+    // Bob replies (quoting) through GOWA's load-test alias; Ann sees it.
+    let reply = gw
+        .post(
+            Some("bob"),
+            "/send/text",
+            json!({"phone": format!("+{BOB}").replace(BOB, ANN), "message": "hi ann", "reply_message_id": id}),
+        )
+        .await
+        .ok();
+    let reply_id = reply["message_id"].as_str().unwrap().to_owned();
+    gw.wait_for_message("ann", BOB, |m| m["id"] == reply_id.as_str())
+        .await;
+
+    // Ann's own message is in her history with its delivery status.
+    let own = gw
+        .wait_for_message("ann", BOB, |m| {
+            m["id"] == id.as_str() && m["status"] != "pending"
+        })
+        .await;
+    assert_eq!(own["is_from_me"], true);
+
+    // Chats list both sides.
+    let chats = gw.get(Some("ann"), "/chats").await.ok();
+    assert_eq!(chats["data"][0]["jid"], jid(BOB));
+    assert!(chats["pagination"]["limit"].as_u64().is_some());
+
+    // Filters: only Ann's own, and a search.
+    let mine = gw
+        .get(
+            Some("ann"),
+            &format!("/chat/{BOB}/messages?is_from_me=true"),
+        )
+        .await
+        .ok();
+    assert!(
+        mine["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["is_from_me"] == true)
+    );
+    let search = gw
+        .get(
+            Some("ann"),
+            &format!("/chat/{BOB}/messages?search=HI%20ANN"),
+        )
+        .await
+        .ok();
+    assert_eq!(search["data"].as_array().unwrap().len(), 1);
+
+    // A caller-chosen id makes a retried send idempotent.
+    let first = gw
+        .post(
+            Some("ann"),
+            "/send/message",
+            json!({"phone": BOB, "message": "once", "message_id": "3EB0CAFE0001"}),
+        )
+        .await
+        .ok();
+    let again = gw
+        .post(
+            Some("ann"),
+            "/send/message",
+            json!({"phone": BOB, "message": "once", "message_id": "3EB0CAFE0001"}),
+        )
+        .await
+        .ok();
+    assert_eq!(first["message_id"], again["message_id"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_a_clear_error_and_changes_nothing() {
+    let gw = Gateway::start("bad-input", &[("WHATSAPP_MAX_FILE_SIZE_IMAGE", "1024")]).await;
+    gw.link("ann", ANN).await;
+
+    let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
+        (
+            "/send/message",
+            b"{not json".to_vec(),
+            400,
+            "VALIDATION_ERROR",
+        ),
+        ("/send/message", b"[1,2]".to_vec(), 400, "VALIDATION_ERROR"),
+        (
+            "/send/message",
+            br#"{"phone": "15550100002"}"#.to_vec(),
+            400,
+            "VALIDATION_ERROR",
+        ),
+        (
+            "/send/message",
+            br#"{"message": "hi"}"#.to_vec(),
+            400,
+            "VALIDATION_ERROR",
+        ),
+        (
+            "/send/message",
+            br#"{"phone": "12ab", "message": "hi"}"#.to_vec(),
+            400,
+            "INVALID_JID",
+        ),
+        (
+            "/send/message",
+            br#"{"phone": "0812345678", "message": "hi"}"#.to_vec(),
+            400,
+            "INVALID_JID",
+        ),
+        (
+            "/send/message",
+            br#"{"phone": "x@broadcast", "message": "hi"}"#.to_vec(),
+            400,
+            "INVALID_JID",
+        ),
+        (
+            "/send/message",
+            br#"{"phone": 15550100002, "message": {"a": 1}}"#.to_vec(),
+            400,
+            "VALIDATION_ERROR",
+        ),
+        (
+            "/send/message",
+            br#"{"phone": "15550100002", "message": "hi", "is_forwarded": "maybe"}"#.to_vec(),
+            400,
+            "VALIDATION_ERROR",
+        ),
+        (
+            "/send/location",
+            br#"{"phone": "15550100002", "latitude": "north", "longitude": 1}"#.to_vec(),
+            400,
+            "VALIDATION_ERROR",
+        ),
+        (
+            "/send/location",
+            br#"{"phone": "15550100002", "latitude": 91, "longitude": 1}"#.to_vec(),
+            400,
+            "VALIDATION_ERROR",
+        ),
+        (
+            "/send/poll",
+            br#"{"phone": "15550100002", "question": "q", "options": ["only"]}"#.to_vec(),
+            400,
+            "VALIDATION_ERROR",
+        ),
+        (
+            "/send/contact",
+            br#"{"phone": "15550100002", "contact_name": "A", "contact_phone": "12"}"#.to_vec(),
+            400,
+            "VALIDATION_ERROR",
+        ),
+        (
+            "/send/image",
+            br#"{"phone": "15550100002"}"#.to_vec(),
+            400,
+            "VALIDATION_ERROR",
+        ),
+        (
+            "/send/image",
+            br#"{"phone": "15550100002", "image_url": "http://127.0.0.1:9/x.png"}"#.to_vec(),
+            400,
+            "VALIDATION_ERROR",
+        ),
+        (
+            "/send/image",
+            br#"{"phone": "15550100002", "image_url": "http://10.1.2.3/x.png"}"#.to_vec(),
+            400,
+            "VALIDATION_ERROR",
+        ),
+        (
+            "/send/image",
+            br#"{"phone": "15550100002", "image_url": "file:///etc/passwd"}"#.to_vec(),
+            400,
+            "VALIDATION_ERROR",
+        ),
+    ];
+    for (path, body, status, code) in cases {
+        let reply = gw
+            .post_raw(Some("ann"), path, "application/json", body.clone())
+            .await;
+        assert_eq!(
+            (reply.status, reply.code().as_str()),
+            (status, code),
+            "{path} {} -> {}",
+            String::from_utf8_lossy(&body),
+            String::from_utf8_lossy(&reply.bytes)
+        );
+        assert!(
+            reply.json()["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
+    }
+
+    // An image over the configured limit (1 KiB here).
+    let big = vec![0xFFu8; 4096];
+    let (content_type, body) = multipart(
+        &[("phone", BOB)],
+        &[("image", "big.jpg", "image/jpeg", &big)],
+    );
+    let too_big = gw
+        .post_raw(Some("ann"), "/send/image", &content_type, body)
+        .await;
+    assert_eq!(too_big.status, 413, "{:?}", too_big.json());
+
+    // A body far over any limit is refused before it is read.
+    let huge = vec![b'x'; 3 * 1024 * 1024];
+    let refused = gw
+        .post_raw(Some("ann"), "/send/message", "application/json", huge)
+        .await;
+    assert_eq!(refused.status, 413);
+
+    // Broken multipart.
+    let broken = gw
+        .post_raw(
+            Some("ann"),
+            "/send/image",
+            "multipart/form-data; boundary=zzz",
+            b"--zzz\r\nContent-Disposition: form-data; name=\"phone\"\r\n\r\n1555".to_vec(),
+        )
+        .await;
+    assert_eq!(
+        (broken.status, broken.code().as_str()),
+        (400, "VALIDATION_ERROR")
+    );
+
+    // Nothing of the above was stored or queued.
+    let chats = gw.get(Some("ann"), "/chats").await.ok();
+    assert_eq!(chats["data"], Value::Array(vec![]));
+}

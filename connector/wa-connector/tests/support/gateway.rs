@@ -1,0 +1,261 @@
+//! A running `wa-connector serve` process (REST component hosted inside) in
+//! front of the WhatsApp simulator, and a small client for its GOWA API.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+use wa_simulator::{Simulator, SimulatorConfig, SimulatorHandle};
+use wa_testkit::{ChildGuard, free_port, required_file, wait_for_port};
+
+/// How long the process may take to start (component compilation included).
+pub const STARTUP: Duration = Duration::from_secs(180);
+/// How long a message or state change may take to show.
+pub const WAIT: Duration = Duration::from_secs(30);
+
+/// Basic-auth credentials the process is started with.
+pub const USER: &str = "api";
+/// Their password.
+pub const PASSWORD: &str = "s3cret-pass";
+
+/// The process, the simulator behind it and an HTTP client.
+pub struct Gateway {
+    pub sim: SimulatorHandle,
+    pub base: String,
+    pub dir: PathBuf,
+    pub http: reqwest::Client,
+    _child: ChildGuard,
+}
+
+/// One answer: status, headers and the parsed envelope (or raw bytes).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub bytes: Vec<u8>,
+}
+
+impl Reply {
+    /// The body as JSON (panics with the body when it is not).
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.bytes)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.bytes)))
+    }
+
+    /// The envelope's `code`.
+    pub fn code(&self) -> String {
+        self.json()["code"].as_str().unwrap_or_default().to_owned()
+    }
+
+    /// The envelope's `results`.
+    pub fn results(&self) -> Value {
+        self.json()["results"].clone()
+    }
+
+    /// Asserts a `200 SUCCESS` and returns `results`.
+    #[track_caller]
+    pub fn ok(&self) -> Value {
+        assert_eq!(
+            (self.status, self.code().as_str()),
+            (200, "SUCCESS"),
+            "{}",
+            String::from_utf8_lossy(&self.bytes)
+        );
+        self.results()
+    }
+}
+
+impl Gateway {
+    /// Starts the simulator and the process with extra environment variables.
+    pub async fn start(label: &str, env: &[(&str, &str)]) -> Gateway {
+        let component = required_file("WA_HTTP_COMPONENT");
+        let sim = Simulator::start(SimulatorConfig::default()).await.unwrap();
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+            "rest-{label}-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        std::fs::create_dir_all(dir.join("data")).unwrap();
+        let port = free_port();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_wa-connector"));
+        command
+            .arg("serve")
+            .current_dir(&dir)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("APP_PORT", port.to_string())
+            .env("APP_BASIC_AUTH", format!("{USER}:{PASSWORD}"))
+            .env("WA_HTTP_COMPONENT", &component)
+            .env("WA_SERVER_URL", sim.ws_url())
+            .env("WA_TRUST_ROOT", hex::encode(sim.root_key()))
+            .env("WA_PRINT_QR", "false")
+            .env("RUST_LOG", "info,wa_connector=debug")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        if let Some(cache) = std::env::var_os("WA_COMPONENT_CACHE") {
+            command.env("WA_COMPONENT_CACHE", cache);
+        }
+        let mut child = ChildGuard::new(command.spawn().expect("starting wa-connector"));
+        tokio::task::block_in_place(|| {
+            child.wait_for_line("listening on http://", STARTUP);
+        });
+        wait_for_port(SocketAddr::from((Ipv4Addr::LOCALHOST, port)), WAIT);
+        Gateway {
+            sim,
+            base: format!("http://127.0.0.1:{port}"),
+            dir,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .unwrap(),
+            _child: child,
+        }
+    }
+
+    /// Sends a request with the API's credentials.
+    pub async fn request(&self, request: reqwest::RequestBuilder) -> Reply {
+        let response = request
+            .basic_auth(USER, Some(PASSWORD))
+            .send()
+            .await
+            .expect("the gateway answers");
+        Reply {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            bytes: response.bytes().await.unwrap().to_vec(),
+        }
+    }
+
+    /// `GET path` as `device` (none: no `X-Device-Id`).
+    pub async fn get(&self, device: Option<&str>, path: &str) -> Reply {
+        let mut request = self.http.get(format!("{}{path}", self.base));
+        if let Some(device) = device {
+            request = request.header("X-Device-Id", device);
+        }
+        self.request(request).await
+    }
+
+    /// `POST path` with a JSON body as `device`.
+    pub async fn post(&self, device: Option<&str>, path: &str, body: Value) -> Reply {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("Content-Type", "application/json")
+            .body(body.to_string());
+        if let Some(device) = device {
+            request = request.header("X-Device-Id", device);
+        }
+        self.request(request).await
+    }
+
+    /// `POST path` with a raw body and content type as `device`.
+    pub async fn post_raw(
+        &self,
+        device: Option<&str>,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Reply {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("Content-Type", content_type)
+            .body(body);
+        if let Some(device) = device {
+            request = request.header("X-Device-Id", device);
+        }
+        self.request(request).await
+    }
+
+    /// Links device `id` as phone `phone` through the API's QR login and waits
+    /// until it is connected; returns the account's JID.
+    pub async fn link(&self, id: &str, phone: &str) -> String {
+        let login = self.get(Some(id), "/app/login").await.ok();
+        let qr = login["qr_code"].as_str().expect("qr_code").to_owned();
+        self.sim
+            .scan_qr(&qr, phone)
+            .expect("the phone scans the QR");
+        self.wait_connected(id).await
+    }
+
+    /// Waits until device `id` reports itself connected; returns its JID.
+    pub async fn wait_connected(&self, id: &str) -> String {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let status = self.get(None, &format!("/devices/{id}/status")).await.ok();
+            if status["is_connected"] == Value::Bool(true) {
+                return status["jid"].as_str().unwrap().to_owned();
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "device {id} never connected: {status}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Polls `/chat/{chat}/messages` of `device` until `pred` accepts a message.
+    pub async fn wait_for_message(
+        &self,
+        device: &str,
+        chat: &str,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let page = self
+                .get(Some(device), &format!("/chat/{chat}/messages?limit=100"))
+                .await
+                .ok();
+            if let Some(found) = page["data"]
+                .as_array()
+                .and_then(|messages| messages.iter().find(|m| pred(m)))
+            {
+                return found.clone();
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no matching message in {chat} for {device}: {page}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// A multipart/form-data body: text fields and files `(name, file name, type, bytes)`.
+pub fn multipart(
+    fields: &[(&str, &str)],
+    files: &[(&str, &str, &str, &[u8])],
+) -> (String, Vec<u8>) {
+    let boundary = "----wa-gateway-test-boundary-7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    for (name, file_name, content_type, bytes) in files {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: {content_type}\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}

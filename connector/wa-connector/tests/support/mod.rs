@@ -1,0 +1,4 @@
+//! Helpers shared by the connector's integration tests.
+#![allow(dead_code)]
+
+pub mod gateway;
