@@ -410,3 +410,215 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() {
     let chats = gw.get(Some("ann"), "/chats").await.ok();
     assert_eq!(chats["data"], Value::Array(vec![]));
 }
+
+/// Deterministic filler so files are distinguishable and incompressible enough.
+fn file_bytes(magic: &[u8], len: usize, seed: u8) -> Vec<u8> {
+    let mut bytes = magic.to_vec();
+    let mut x = seed as u32 | 1;
+    while bytes.len() < len {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        bytes.push(x as u8);
+    }
+    bytes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_and_rich_messages_arrive_and_download_byte_identical() {
+    let gw = Gateway::start("media", &[]).await;
+    gw.link("ann", ANN).await;
+    gw.link("bob", BOB).await;
+
+    // Image (multipart), voice note (ptt), document and video.
+    let image = file_bytes(b"\xFF\xD8\xFF\xE0", 40_000, 1);
+    let voice = file_bytes(b"OggS", 12_000, 2);
+    let document = file_bytes(b"%PDF-1.4\n", 30_000, 3);
+    let video = file_bytes(b"\x00\x00\x00\x18ftypmp42", 50_000, 4);
+    let uploads: Vec<(&str, &str, &str, &str, &[u8], Vec<(&str, &str)>)> = vec![
+        ("/send/image", "image", "photo.jpg", "image/jpeg", &image, vec![("caption", "a photo")]),
+        ("/send/audio", "audio", "note.ogg", "audio/ogg; codecs=opus", &voice, vec![("ptt", "true")]),
+        ("/send/file", "file", "report.pdf", "application/pdf", &document, vec![("caption", "the report")]),
+        ("/send/video", "video", "clip.mp4", "video/mp4", &video, vec![]),
+    ];
+    for (path, field, name, mime, bytes, extra) in uploads {
+        let mut fields = vec![("phone", BOB)];
+        fields.extend(extra);
+        let (content_type, body) = multipart(&fields, &[(field, name, mime, bytes)]);
+        let sent = gw
+            .post_raw(Some("ann"), path, &content_type, body)
+            .await
+            .ok();
+        let id = sent["message_id"].as_str().unwrap().to_owned();
+        let received = gw
+            .wait_for_message("bob", ANN, |m| m["id"] == id.as_str())
+            .await;
+        assert_eq!(received["file_length"], bytes.len(), "{path}: {received}");
+        let url = received["url"].as_str().unwrap();
+        let downloaded = gw.request(gw.http.get(url).header("X-Device-Id", "bob")).await;
+        assert_eq!(downloaded.status, 200, "{path}: {}", String::from_utf8_lossy(&downloaded.bytes));
+        assert!(downloaded.bytes == *bytes, "{path}: the download differs from the upload");
+        // The sender can read its own media back too.
+        let own = gw
+            .get(Some("ann"), &format!("/message/{id}/download?phone={BOB}"))
+            .await;
+        assert!(own.bytes == *bytes, "{path}: the sender's copy differs");
+        if path == "/send/file" {
+            assert_eq!(received["filename"], "report.pdf");
+            assert_eq!(received["content"], "the report");
+        }
+        if path == "/send/image" {
+            assert_eq!(received["content"], "a photo");
+            assert_eq!(received["media_type"], "image");
+        }
+    }
+
+    // Location, contact card and poll, in JSON.
+    for (path, body, kind) in [
+        ("/send/location", json!({"phone": BOB, "latitude": "-6.2", "longitude": 106.8}), "location"),
+        ("/send/contact", json!({"phone": BOB, "contact_name": "Cy", "contact_phone": "+1 555 010 0003"}), "contact"),
+        ("/send/poll", json!({"phone": BOB, "question": "Lunch?", "options": ["pizza", "sushi"], "max_answer": 1}), "poll"),
+    ] {
+        let sent = gw.post(Some("ann"), path, body).await.ok();
+        let id = sent["message_id"].as_str().unwrap().to_owned();
+        let received = gw
+            .wait_for_message("bob", ANN, |m| m["id"] == id.as_str())
+            .await;
+        assert_eq!(received["message_type"], kind, "{received}");
+    }
+
+    // Bob reacts to Ann's poll; Ann edits and revokes her own messages; Bob may
+    // not revoke Ann's.
+    let first = gw
+        .post(Some("ann"), "/send/message", json!({"phone": BOB, "message": "edit me"}))
+        .await
+        .ok();
+    let first_id = first["message_id"].as_str().unwrap().to_owned();
+    gw.wait_for_message("bob", ANN, |m| m["id"] == first_id.as_str())
+        .await;
+    gw.post(
+        Some("bob"),
+        &format!("/message/{first_id}/reaction"),
+        json!({"phone": ANN, "emoji": "👍"}),
+    )
+    .await
+    .ok();
+    let reactions = wait_for_event(&gw, "ann", "message.reaction").await;
+    assert!(reactions.to_string().contains("👍"), "{reactions}");
+    gw.post(
+        Some("ann"),
+        &format!("/message/{first_id}/update"),
+        json!({"phone": BOB, "message": "edited"}),
+    )
+    .await
+    .ok();
+    gw.post(
+        Some("ann"),
+        &format!("/message/{first_id}/revoke"),
+        json!({"phone": BOB}),
+    )
+    .await
+    .ok();
+    let foreign = gw
+        .post(
+            Some("bob"),
+            &format!("/message/{first_id}/revoke"),
+            json!({"phone": ANN}),
+        )
+        .await;
+    assert_eq!(foreign.status, 400, "{:?}", foreign.json());
+    let unknown = gw
+        .post(Some("ann"), "/message/NOSUCHID/revoke", json!({"phone": BOB}))
+        .await;
+    assert_eq!(unknown.status, 404, "{:?}", unknown.json());
+}
+
+/// Polls `/events` until one named `name` shows for `device`; returns its payload.
+async fn wait_for_event(gw: &Gateway, device: &str, name: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + support::gateway::WAIT;
+    loop {
+        let events = gw
+            .get(None, &format!("/events?device_id={device}&limit=1000"))
+            .await
+            .ok();
+        if let Some(event) = events
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == name)
+        {
+            return serde_json::from_str(event["payload"].as_str().unwrap()).unwrap();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no {name} event for {device}: {events}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_are_created_read_and_changed() {
+    let gw = Gateway::start("groups", &[]).await;
+    gw.link("ann", ANN).await;
+    gw.link("bob", BOB).await;
+    gw.link("cy", "15550100003").await;
+
+    let created = gw
+        .post(
+            Some("ann"),
+            "/group",
+            json!({"title": "Team", "participants": [BOB]}),
+        )
+        .await
+        .ok();
+    let group = created["group_id"].as_str().unwrap().to_owned();
+    assert!(group.ends_with("@g.us"), "{group}");
+    let info = gw
+        .get(Some("ann"), &format!("/group/info?group_id={group}"))
+        .await
+        .ok();
+    assert_eq!(info["name"], "Team");
+    let members: Vec<&str> = info["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["jid"].as_str().unwrap())
+        .collect();
+    assert!(members.contains(&jid(BOB).as_str()), "{info}");
+
+    // A message to the group reaches Bob; Cy is added and gets the next one.
+    let sent = gw
+        .post(Some("ann"), "/send/message", json!({"phone": group, "message": "welcome"}))
+        .await
+        .ok();
+    let id = sent["message_id"].as_str().unwrap().to_owned();
+    gw.wait_for_message("bob", &group, |m| m["id"] == id.as_str())
+        .await;
+    let added = gw
+        .post(
+            Some("ann"),
+            "/group/participants",
+            json!({"group_id": group, "participants": ["15550100003"]}),
+        )
+        .await
+        .ok();
+    assert_eq!(added[0]["status"], "success", "{added}");
+    let next = gw
+        .post(Some("ann"), "/send/message", json!({"phone": group, "message": "hi cy"}))
+        .await
+        .ok();
+    let next_id = next["message_id"].as_str().unwrap().to_owned();
+    gw.wait_for_message("cy", &group, |m| m["id"] == next_id.as_str())
+        .await;
+
+    // Bad group input.
+    let not_group = gw
+        .get(Some("ann"), &format!("/group/info?group_id={BOB}"))
+        .await;
+    assert_eq!((not_group.status, not_group.code().as_str()), (400, "INVALID_JID"));
+    let empty_title = gw
+        .post(Some("ann"), "/group", json!({"title": " ", "participants": [BOB]}))
+        .await;
+    assert_eq!(empty_title.status, 400);
+}
