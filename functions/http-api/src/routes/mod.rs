@@ -3,6 +3,7 @@
 
 mod app;
 mod chats;
+mod dashboard;
 mod devices;
 mod groups;
 mod message;
@@ -20,6 +21,7 @@ use crate::input::Input;
 /// Every route the API serves, as `(method, pattern)`; `{name}` matches one
 /// path segment. `docs/openapi.json` must list exactly these (a test checks).
 pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/"),
     ("GET", "/health"),
     ("GET", "/app/info"),
     ("GET", "/app/status"),
@@ -186,6 +188,7 @@ pub async fn dispatch(request: Request) -> ApiResponse {
         request: Some(request),
     };
     let answer = match pattern {
+        "/" => dashboard::page(),
         "/health" => app::health(),
         "/app/info" => app::info(&call).await,
         "/app/status" => app::status(&call).await,
