@@ -24,6 +24,7 @@ pub mod send;
 pub mod serve;
 pub mod signal_state;
 pub mod socket;
+pub mod transcode;
 pub mod upload;
 
 pub use accounts::{

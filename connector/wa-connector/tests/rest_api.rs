@@ -411,6 +411,19 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() {
     assert_eq!(chats["data"], Value::Array(vec![]));
 }
 
+/// One second of a 440 Hz tone as WAV, made by ffmpeg.
+fn generated_audio(dir: &std::path::Path) -> Vec<u8> {
+    let out = dir.join("tone.wav");
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi"])
+        .args(["-i", "sine=frequency=440:duration=1"])
+        .arg(&out)
+        .status()
+        .expect("ffmpeg is installed (cargo xtask test installs it)");
+    assert!(status.success());
+    std::fs::read(out).unwrap()
+}
+
 /// Deterministic filler so files are distinguishable and incompressible enough.
 fn file_bytes(magic: &[u8], len: usize, seed: u8) -> Vec<u8> {
     let mut bytes = magic.to_vec();
@@ -432,14 +445,42 @@ async fn media_and_rich_messages_arrive_and_download_byte_identical() {
 
     // Image (multipart), voice note (ptt), document and video.
     let image = file_bytes(b"\xFF\xD8\xFF\xE0", 40_000, 1);
-    let voice = file_bytes(b"OggS", 12_000, 2);
+    let voice = generated_audio(&gw.dir);
     let document = file_bytes(b"%PDF-1.4\n", 30_000, 3);
     let video = file_bytes(b"\x00\x00\x00\x18ftypmp42", 50_000, 4);
     let uploads: Vec<(&str, &str, &str, &str, &[u8], Vec<(&str, &str)>)> = vec![
-        ("/send/image", "image", "photo.jpg", "image/jpeg", &image, vec![("caption", "a photo")]),
-        ("/send/audio", "audio", "note.ogg", "audio/ogg; codecs=opus", &voice, vec![("ptt", "true")]),
-        ("/send/file", "file", "report.pdf", "application/pdf", &document, vec![("caption", "the report")]),
-        ("/send/video", "video", "clip.mp4", "video/mp4", &video, vec![]),
+        (
+            "/send/image",
+            "image",
+            "photo.jpg",
+            "image/jpeg",
+            &image,
+            vec![("caption", "a photo")],
+        ),
+        (
+            "/send/audio",
+            "audio",
+            "note.wav",
+            "audio/wav",
+            &voice,
+            vec![("ptt", "true")],
+        ),
+        (
+            "/send/file",
+            "file",
+            "report.pdf",
+            "application/pdf",
+            &document,
+            vec![("caption", "the report")],
+        ),
+        (
+            "/send/video",
+            "video",
+            "clip.mp4",
+            "video/mp4",
+            &video,
+            vec![],
+        ),
     ];
     for (path, field, name, mime, bytes, extra) in uploads {
         let mut fields = vec![("phone", BOB)];
@@ -453,16 +494,35 @@ async fn media_and_rich_messages_arrive_and_download_byte_identical() {
         let received = gw
             .wait_for_message("bob", ANN, |m| m["id"] == id.as_str())
             .await;
-        assert_eq!(received["file_length"], bytes.len(), "{path}: {received}");
         let url = received["url"].as_str().unwrap();
-        let downloaded = gw.request(gw.http.get(url).header("X-Device-Id", "bob")).await;
-        assert_eq!(downloaded.status, 200, "{path}: {}", String::from_utf8_lossy(&downloaded.bytes));
-        assert!(downloaded.bytes == *bytes, "{path}: the download differs from the upload");
+        let downloaded = gw
+            .request(gw.http.get(url).header("X-Device-Id", "bob"))
+            .await;
+        assert_eq!(
+            downloaded.status,
+            200,
+            "{path}: {}",
+            String::from_utf8_lossy(&downloaded.bytes)
+        );
         // The sender can read its own media back too.
         let own = gw
             .get(Some("ann"), &format!("/message/{id}/download?phone={BOB}"))
             .await;
-        assert!(own.bytes == *bytes, "{path}: the sender's copy differs");
+        assert!(
+            own.bytes == downloaded.bytes,
+            "{path}: the sender's copy differs"
+        );
+        if path == "/send/audio" {
+            // Voice notes are re-encoded to Opus in OGG, whatever was uploaded.
+            assert!(downloaded.bytes.starts_with(b"OggS"), "not OGG");
+            assert_eq!(received["file_length"], downloaded.bytes.len());
+            continue;
+        }
+        assert_eq!(received["file_length"], bytes.len(), "{path}: {received}");
+        assert!(
+            downloaded.bytes == *bytes,
+            "{path}: the download differs from the upload"
+        );
         if path == "/send/file" {
             assert_eq!(received["filename"], "report.pdf");
             assert_eq!(received["content"], "the report");
@@ -473,11 +533,39 @@ async fn media_and_rich_messages_arrive_and_download_byte_identical() {
         }
     }
 
+    // Audio that is not audio cannot become a voice note.
+    let junk = file_bytes(b"OggS", 5_000, 9);
+    let (content_type, body) = multipart(
+        &[("phone", BOB), ("ptt", "true")],
+        &[("audio", "junk.ogg", "audio/ogg", &junk)],
+    );
+    let refused = gw
+        .post_raw(Some("ann"), "/send/audio", &content_type, body)
+        .await;
+    assert_eq!(
+        (refused.status, refused.code().as_str()),
+        (400, "VALIDATION_ERROR"),
+        "{:?}",
+        refused.json()
+    );
+
     // Location, contact card and poll, in JSON.
     for (path, body, kind) in [
-        ("/send/location", json!({"phone": BOB, "latitude": "-6.2", "longitude": 106.8}), "location"),
-        ("/send/contact", json!({"phone": BOB, "contact_name": "Cy", "contact_phone": "+1 555 010 0003"}), "contact"),
-        ("/send/poll", json!({"phone": BOB, "question": "Lunch?", "options": ["pizza", "sushi"], "max_answer": 1}), "poll"),
+        (
+            "/send/location",
+            json!({"phone": BOB, "latitude": "-6.2", "longitude": 106.8}),
+            "location",
+        ),
+        (
+            "/send/contact",
+            json!({"phone": BOB, "contact_name": "Cy", "contact_phone": "+1 555 010 0003"}),
+            "contact",
+        ),
+        (
+            "/send/poll",
+            json!({"phone": BOB, "question": "Lunch?", "options": ["pizza", "sushi"], "max_answer": 1}),
+            "poll",
+        ),
     ] {
         let sent = gw.post(Some("ann"), path, body).await.ok();
         let id = sent["message_id"].as_str().unwrap().to_owned();
@@ -490,7 +578,11 @@ async fn media_and_rich_messages_arrive_and_download_byte_identical() {
     // Bob reacts to Ann's poll; Ann edits and revokes her own messages; Bob may
     // not revoke Ann's.
     let first = gw
-        .post(Some("ann"), "/send/message", json!({"phone": BOB, "message": "edit me"}))
+        .post(
+            Some("ann"),
+            "/send/message",
+            json!({"phone": BOB, "message": "edit me"}),
+        )
         .await
         .ok();
     let first_id = first["message_id"].as_str().unwrap().to_owned();
@@ -528,7 +620,11 @@ async fn media_and_rich_messages_arrive_and_download_byte_identical() {
         .await;
     assert_eq!(foreign.status, 400, "{:?}", foreign.json());
     let unknown = gw
-        .post(Some("ann"), "/message/NOSUCHID/revoke", json!({"phone": BOB}))
+        .post(
+            Some("ann"),
+            "/message/NOSUCHID/revoke",
+            json!({"phone": BOB}),
+        )
         .await;
     assert_eq!(unknown.status, 404, "{:?}", unknown.json());
 }
@@ -589,7 +685,11 @@ async fn groups_are_created_read_and_changed() {
 
     // A message to the group reaches Bob; Cy is added and gets the next one.
     let sent = gw
-        .post(Some("ann"), "/send/message", json!({"phone": group, "message": "welcome"}))
+        .post(
+            Some("ann"),
+            "/send/message",
+            json!({"phone": group, "message": "welcome"}),
+        )
         .await
         .ok();
     let id = sent["message_id"].as_str().unwrap().to_owned();
@@ -605,7 +705,11 @@ async fn groups_are_created_read_and_changed() {
         .ok();
     assert_eq!(added[0]["status"], "success", "{added}");
     let next = gw
-        .post(Some("ann"), "/send/message", json!({"phone": group, "message": "hi cy"}))
+        .post(
+            Some("ann"),
+            "/send/message",
+            json!({"phone": group, "message": "hi cy"}),
+        )
         .await
         .ok();
     let next_id = next["message_id"].as_str().unwrap().to_owned();
@@ -616,9 +720,16 @@ async fn groups_are_created_read_and_changed() {
     let not_group = gw
         .get(Some("ann"), &format!("/group/info?group_id={BOB}"))
         .await;
-    assert_eq!((not_group.status, not_group.code().as_str()), (400, "INVALID_JID"));
+    assert_eq!(
+        (not_group.status, not_group.code().as_str()),
+        (400, "INVALID_JID")
+    );
     let empty_title = gw
-        .post(Some("ann"), "/group", json!({"title": " ", "participants": [BOB]}))
+        .post(
+            Some("ann"),
+            "/group",
+            json!({"title": " ", "participants": [BOB]}),
+        )
         .await;
     assert_eq!(empty_title.status, 400);
 }

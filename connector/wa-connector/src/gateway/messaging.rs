@@ -19,6 +19,7 @@ use crate::accounts::AccountHandle;
 use crate::media_http::MediaTransferError;
 use crate::messaging::SendRequestError;
 use crate::requests::RequestError;
+use crate::transcode::TranscodeFailure;
 
 /// WhatsApp's limit on a text message, in bytes.
 const MAX_TEXT_BYTES: usize = 65_536;
@@ -166,12 +167,25 @@ impl Gateway {
         if let Some(caption) = &media.caption {
             check_text("caption", caption)?;
         }
+        // Voice notes are always re-encoded: phones play only Opus in OGG, and
+        // the conversion measures the duration they show.
+        let (key, mime, seconds) = if media.voice_note {
+            let note = crate::transcode::voice_note(store, &key)
+                .await
+                .map_err(|e| match e {
+                    TranscodeFailure::BadInput(_) => GatewayError::InvalidInput(e.to_string()),
+                    e => GatewayError::Unavailable(e.to_string()),
+                })?;
+            (note.key, note.mime, Some(note.seconds))
+        } else {
+            (key, media.media.mime.clone(), media.duration_secs)
+        };
         let uploaded = handle
-            .upload_media(store, &key, kind.media_type(), &media.media.mime)
+            .upload_media(store, &key, kind.media_type(), &mime)
             .await
             .map_err(transfer_error)?;
         let extra = MediaExtra {
-            seconds: media.duration_secs,
+            seconds,
             width: media.width,
             height: media.height,
             waveform: media.waveform,
