@@ -448,7 +448,16 @@ async fn media_and_rich_messages_arrive_and_download_byte_identical() {
     let voice = generated_audio(&gw.dir);
     let document = file_bytes(b"%PDF-1.4\n", 30_000, 3);
     let video = file_bytes(b"\x00\x00\x00\x18ftypmp42", 50_000, 4);
-    let uploads: Vec<(&str, &str, &str, &str, &[u8], Vec<(&str, &str)>)> = vec![
+    /// Route, form field, file name, MIME type, bytes, extra fields.
+    type Upload<'a> = (
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a [u8],
+        Vec<(&'a str, &'a str)>,
+    );
+    let uploads: Vec<Upload<'_>> = vec![
         (
             "/send/image",
             "image",
