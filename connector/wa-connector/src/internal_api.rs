@@ -33,13 +33,19 @@ pub type InternalResponse = http::Response<Full<Bytes>>;
 /// Calls `$method` of the interface trait with the JSON array in `$body` as
 /// its arguments (types inferred from the trait) and serializes what it returns.
 macro_rules! call {
-    ($gateway:expr, $body:expr, $iface:ident :: $method:ident ( $($arg:ident),* )) => {{
-        let ($($arg,)*) = match parse_args(&$body) {
+    // No arguments: any body (`[]`, `null`, nothing) will do.
+    ($gateway:expr, $body:expr, $iface:ident :: $method:ident ()) => {{
+        let _ = &$body;
+        let mut gateway = $gateway.clone();
+        json(&<Gateway as $iface::Host>::$method(&mut gateway).await)
+    }};
+    ($gateway:expr, $body:expr, $iface:ident :: $method:ident ( $($arg:ident),+ )) => {{
+        let ($($arg,)+) = match parse_args(&$body) {
             Ok(args) => args,
             Err(why) => return error(StatusCode::BAD_REQUEST, &why),
         };
         let mut gateway = $gateway.clone();
-        json(&<Gateway as $iface::Host>::$method(&mut gateway, $($arg),*).await)
+        json(&<Gateway as $iface::Host>::$method(&mut gateway, $($arg),+).await)
     }};
 }
 
@@ -190,13 +196,8 @@ async fn dispatch(
     }
 }
 
-/// Arguments arrive as a JSON array in WIT order; an empty body means none.
+/// Arguments arrive as a JSON array in WIT order.
 fn parse_args<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
-    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
-        b"[]"
-    } else {
-        body
-    };
     serde_json::from_slice(body)
         .map_err(|e| format!("the arguments do not match the contract: {e}"))
 }
