@@ -90,7 +90,7 @@ fn collect_calls(dir: &Path, out: &mut Vec<(String, String, String, Option<usize
                     .trim_start_matches(',')
                     .trim_start()
                     .strip_prefix('(')
-                    .and_then(|tuple| top_level_items(tuple));
+                    .and_then(top_level_items);
                 out.push((path.display().to_string(), interface, function, args));
             }
         }
