@@ -528,7 +528,11 @@ impl AccountManager {
         let span = info_span!("account", account = %id);
         // The sender lives as long as the account's status channel: it ends with the task.
         let _outbox = tokio::spawn(
-            send::run_outbox(messaging, handle.requester.clone(), status_rx)
+            send::run_outbox(messaging, handle.requester.clone(), status_rx.clone())
+                .instrument(span.clone()),
+        );
+        let _events = tokio::spawn(
+            crate::connection_events::watch_account(self.store.clone(), id.clone(), status_rx)
                 .instrument(span.clone()),
         );
         let join = tokio::spawn(task.run(cmd_rx).instrument(span));

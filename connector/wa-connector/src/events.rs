@@ -25,6 +25,14 @@ pub mod kind {
     pub const UNDECRYPTABLE: &str = "message.undecryptable";
     /// One of our sends was given up on.
     pub const SEND_FAILED: &str = "message.failed";
+    /// The account was linked to a phone (beyond GOWA: it has no such webhook).
+    pub const LOGIN: &str = "login.success";
+    /// The account was unlinked (by the phone, WhatsApp or the API).
+    pub const LOGOUT: &str = "logout";
+    /// The account's connection is up and logged in.
+    pub const CONNECTED: &str = "connection.connected";
+    /// The account's connection was lost; a reconnect is scheduled.
+    pub const DISCONNECTED: &str = "connection.disconnected";
 }
 
 /// RFC 3339 UTC, second precision, as GOWA writes timestamps.
@@ -156,6 +164,25 @@ pub fn send_failed_event(id: &str, chat: &str, error: &str, at: SystemTime) -> N
         kind::SEND_FAILED,
         json!({ "id": id, "chat_id": chat, "error": error, "timestamp": rfc3339(at) }),
     )
+}
+
+/// A connection-state event (`login.success`, `logout`, `connection.*`).
+pub fn connection_event(
+    name: &'static str,
+    jid: Option<&str>,
+    reason: Option<&str>,
+    at: SystemTime,
+) -> NewEvent {
+    let mut payload = Map::new();
+    payload.insert(
+        "jid".into(),
+        jid.map_or(Value::Null, |j| Value::String(j.into())),
+    );
+    if let Some(reason) = reason {
+        payload.insert("reason".into(), Value::String(reason.into()));
+    }
+    payload.insert("timestamp".into(), Value::String(rfc3339(at)));
+    event(name, Value::Object(payload))
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod clock;
 pub mod config;
+pub mod connection_events;
 pub mod credentials;
 pub mod download;
 pub mod driver;
