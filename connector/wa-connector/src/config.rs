@@ -72,6 +72,32 @@ pub struct ServeConfig {
     )]
     pub webhook_secret: Secret,
 
+    /// Only these events go to the `WHATSAPP_WEBHOOK` URLs, comma-separated
+    /// (`message`, `message.ack`, `connection.*`, ...). Empty: every event.
+    #[arg(long = "webhook-events", env = "WHATSAPP_WEBHOOK_EVENTS", value_delimiter = ',')]
+    pub webhook_events: Vec<String>,
+
+    /// How long one webhook attempt waits for the receiver, e.g. `10s`.
+    #[arg(long = "webhook-timeout", env = "WEBHOOK_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub webhook_timeout: Duration,
+
+    /// Webhook attempts in flight at once.
+    #[arg(long = "webhook-concurrent-deliveries", env = "WEBHOOK_CONCURRENT_DELIVERIES", default_value_t = 8)]
+    pub webhook_concurrency: usize,
+
+    /// How long a failing delivery is retried (exponential back-off with jitter)
+    /// before it moves to the dead-letter list, e.g. `24h`, `30m`.
+    #[arg(long = "webhook-retry-window", env = "WEBHOOK_RETRY_WINDOW", default_value = "24h", value_parser = parse_duration)]
+    pub webhook_retry_window: Duration,
+
+    /// The webhook fan-out component (`webhook_fanout.wasm`), built by `cargo xtask build-components`.
+    #[arg(
+        long = "webhook-component",
+        env = "WA_WEBHOOK_COMPONENT",
+        default_value = "components/webhook_fanout.wasm"
+    )]
+    pub webhook_component: PathBuf,
+
     /// The REST API component (`http_api.wasm`), built by `cargo xtask build-components`.
     #[arg(
         long = "http-component",
@@ -332,7 +358,7 @@ fn parse_webhook_url(value: &str) -> Result<url::Url, String> {
     }
 }
 
-/// Parses `30s`, `500ms`, `2m` or a plain number of seconds.
+/// Parses `30s`, `500ms`, `2m`, `24h` or a plain number of seconds.
 fn parse_duration(value: &str) -> Result<Duration, String> {
     let value = value.trim();
     let split = value
@@ -346,7 +372,8 @@ fn parse_duration(value: &str) -> Result<Duration, String> {
         "" | "s" => Duration::from_secs(number),
         "ms" => Duration::from_millis(number),
         "m" => Duration::from_secs(number * 60),
-        _ => return Err(format!("unknown unit `{unit}`: use ms, s or m")),
+        "h" => Duration::from_secs(number * 3600),
+        _ => return Err(format!("unknown unit `{unit}`: use ms, s, m or h")),
     };
     if duration.is_zero() {
         return Err("the duration must be positive".to_owned());
