@@ -18,6 +18,7 @@ pub mod sqlite;
 mod time;
 mod uri;
 mod validate;
+mod webhook;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
@@ -52,6 +53,11 @@ pub use uri::{
     DEFAULT_BUSY_TIMEOUT, DEFAULT_POSTGRES_POOL_SIZE, DEFAULT_SQLITE_POOL_SIZE, DatabaseUri,
     PostgresOptions, SqliteLocation, SqliteOptions, redact,
 };
+pub use webhook::{
+    AttemptOutcome, Delivery, DeliveryAttempt, DeliveryQuery, DeliveryState, DueDelivery,
+    MAX_DELIVERIES_PAGE, MAX_WEBHOOK_HEADERS, MAX_WEBHOOK_URL_LEN, MAX_WEBHOOK_URLS, NewDelivery,
+    WebhookSettings, WebhookStore,
+};
 
 /// Everything the connector keeps durably, one sub-trait per concern.
 ///
@@ -68,6 +74,7 @@ pub trait Store:
     + EventStore
     + ContactStore
     + ChangeStore
+    + WebhookStore
 {
     /// The backend's tag (`"sqlite"`, `"postgres"`), for logs and diagnostics.
     fn kind(&self) -> &'static str;
@@ -77,7 +84,7 @@ pub trait Store:
 pub mod prelude {
     pub use crate::{
         AccountStore, ChangeStore, ContactStore, DeviceStore, EventStore, MessageStore,
-        OutboxStore, SettingsStore, SignalStateStore, Store,
+        OutboxStore, SettingsStore, SignalStateStore, Store, WebhookStore,
     };
 }
 

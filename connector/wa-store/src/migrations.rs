@@ -31,6 +31,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "messaging",
         sql: include_str!("../migrations/sqlite/003_messaging.sql"),
     },
+    Migration {
+        version: 4,
+        name: "webhooks",
+        sql: include_str!("../migrations/sqlite/004_webhooks.sql"),
+    },
 ];
 
 /// PostgreSQL's migrations, in order.
@@ -50,10 +55,15 @@ pub(crate) const POSTGRES: &[Migration] = &[
         name: "messaging",
         sql: include_str!("../migrations/postgres/003_messaging.sql"),
     },
+    Migration {
+        version: 4,
+        name: "webhooks",
+        sql: include_str!("../migrations/postgres/004_webhooks.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows (the same for every backend).
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Which migration comes after `current`, if any.
 pub(crate) fn next_after(list: &'static [Migration], current: i64) -> Option<&'static Migration> {

@@ -19,6 +19,9 @@ use crate::{
     PostgresStore, ReceiptUpdate, SenderKeyId, SignalWrites, SqliteOptions, SqliteStore,
     StoreError, StoredPreKey,
 };
+use crate::{
+    AttemptOutcome, DeliveryAttempt, DeliveryQuery, DeliveryState, NewDelivery, WebhookSettings,
+};
 
 /// Environment variable naming the PostgreSQL server the tests use.
 pub const POSTGRES_URL_ENV: &str = "WA_TEST_POSTGRES_URL";
@@ -66,6 +69,8 @@ macro_rules! store_integration_tests {
             device_list_replaces,
             commit_bad_input_is_rejected,
             media_stored_key_is_recorded,
+            webhook_settings_round_trip,
+            webhook_deliveries_life_cycle,
         );
 
         #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -2419,4 +2424,293 @@ pub async fn postgres_test_database(url: &str, name: &str) -> String {
     drop(client);
     let _ = driver.await;
     db
+}
+
+/// Webhook settings are per account, replaced whole, validated, and their
+/// secret stays out of debug output.
+pub async fn webhook_settings_round_trip(store: DynStore) {
+    let a = new_account(&store, "wh-settings").await;
+    assert_eq!(store.get_webhook_settings(&a).await.unwrap(), None);
+    let settings = WebhookSettings {
+        urls: vec![
+            "https://example.com/hook".into(),
+            "http://127.0.0.1:9/h".into(),
+        ],
+        events: vec!["message".into(), "connection.*".into()],
+        headers: vec![("X-Api-Key".into(), "k1".into())],
+        secret: Some("top-secret-value".into()),
+    };
+    store.set_webhook_settings(&a, &settings).await.unwrap();
+    assert_eq!(
+        store.get_webhook_settings(&a).await.unwrap(),
+        Some(settings.clone())
+    );
+    let replaced = WebhookSettings {
+        urls: vec!["https://example.org/only".into()],
+        ..WebhookSettings::default()
+    };
+    store.set_webhook_settings(&a, &replaced).await.unwrap();
+    assert_eq!(
+        store.get_webhook_settings(&a).await.unwrap(),
+        Some(replaced)
+    );
+    assert!(!format!("{settings:?}").contains("top-secret-value"));
+
+    let bad = [
+        WebhookSettings {
+            urls: (0..11).map(|i| format!("https://h{i}.example/")).collect(),
+            ..WebhookSettings::default()
+        },
+        WebhookSettings {
+            urls: vec![format!("https://example.com/{}", "x".repeat(2100))],
+            ..WebhookSettings::default()
+        },
+        WebhookSettings {
+            urls: vec!["ftp://example.com/".into()],
+            ..WebhookSettings::default()
+        },
+        WebhookSettings {
+            headers: vec![("Bad Header".into(), "v".into())],
+            ..WebhookSettings::default()
+        },
+        WebhookSettings {
+            headers: vec![("X-Ok".into(), "line\r\nbreak".into())],
+            ..WebhookSettings::default()
+        },
+    ];
+    for settings in bad {
+        let err = store.set_webhook_settings(&a, &settings).await.unwrap_err();
+        assert!(
+            matches!(err, StoreError::InvalidInput(_)),
+            "{settings:?}: {err}"
+        );
+    }
+    let missing = store
+        .set_webhook_settings(&id("wh-nobody"), &WebhookSettings::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(missing, StoreError::NotFound { .. }), "{missing}");
+}
+
+/// Planning moves the cursor once, claims lease, outcomes move deliveries to
+/// delivered / pending / dead, the dead are listed and replayed.
+pub async fn webhook_deliveries_life_cycle(store: DynStore) {
+    let a = new_account(&store, "wh-a").await;
+    let b = new_account(&store, "wh-b").await;
+    let start = store.webhook_cursor().await.unwrap();
+    let s1 = store
+        .append_event(&a, &event("message", r#"{"n":1}"#))
+        .await
+        .unwrap();
+    let s2 = store
+        .append_event(&b, &event("message.ack", r#"{"n":2}"#))
+        .await
+        .unwrap();
+    let s3 = store
+        .append_event(&a, &event("logout", r#"{"n":3}"#))
+        .await
+        .unwrap();
+    let t0 = SystemTime::now();
+    let new = |id: &str, seq: i64, account: &AccountId, due: SystemTime| NewDelivery {
+        id: id.into(),
+        event_seq: seq,
+        account: account.clone(),
+        url: "https://example.com/hook".into(),
+        headers: vec![("X-Api-Key".into(), "k".into())],
+        secret: Some("s3cr3t".into()),
+        next_attempt_at: due,
+    };
+    let planned = vec![
+        new("d1", s1, &a, t0),
+        new("d2", s2, &b, t0 + Duration::from_millis(5)),
+        new("d3", s3, &a, t0 + Duration::from_secs(3600)),
+    ];
+    assert!(store.plan_deliveries(start, s3, &planned).await.unwrap());
+    assert_eq!(store.webhook_cursor().await.unwrap(), s3);
+    // A stale planner writes nothing; re-planning the same ids adds nothing.
+    let stale = vec![new("d9", s1, &a, t0)];
+    assert!(!store.plan_deliveries(start, s3, &stale).await.unwrap());
+    assert!(store.get_delivery("d9").await.unwrap().is_none());
+    assert!(store.plan_deliveries(s3, s3, &planned).await.unwrap());
+    assert_eq!(
+        store
+            .count_deliveries(DeliveryState::Pending)
+            .await
+            .unwrap(),
+        3
+    );
+    let backwards = store.plan_deliveries(s3, s1, &[]).await.unwrap_err();
+    assert!(matches!(backwards, StoreError::InvalidInput(_)));
+
+    // Claims: due ones only, oldest due first, leased until `lease`.
+    let now = t0 + Duration::from_secs(1);
+    let lease = now + Duration::from_secs(60);
+    let due = store.claim_due_deliveries(now, lease, 10).await.unwrap();
+    let ids: Vec<&str> = due.iter().map(|d| d.delivery.id.as_str()).collect();
+    assert_eq!(ids, ["d1", "d2"]);
+    assert_eq!(due[0].payload, r#"{"n":1}"#);
+    assert_eq!(due[0].delivery.event_name, "message");
+    assert_eq!(due[1].delivery.account, b);
+    assert_eq!(
+        due[0].headers,
+        vec![("X-Api-Key".to_owned(), "k".to_owned())]
+    );
+    assert_eq!(due[0].secret.as_deref(), Some("s3cr3t"));
+    assert!(!format!("{:?}", due[0]).contains("s3cr3t"));
+    assert!(
+        store
+            .claim_due_deliveries(now, lease, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let limited = store
+        .claim_due_deliveries(
+            lease + Duration::from_secs(1),
+            lease + Duration::from_secs(2),
+            1,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        limited.len(),
+        1,
+        "the lease ended: claimable again, one at a time"
+    );
+
+    // Outcomes.
+    let retry_at = t0 + Duration::from_secs(7200);
+    store
+        .record_delivery_attempts(&[
+            DeliveryAttempt {
+                id: "d1".into(),
+                status: Some(200),
+                outcome: AttemptOutcome::Delivered,
+            },
+            DeliveryAttempt {
+                id: "d2".into(),
+                status: Some(503),
+                outcome: AttemptOutcome::Retry {
+                    error: "503 Service Unavailable".into(),
+                    next_attempt_at: retry_at,
+                },
+            },
+            DeliveryAttempt {
+                id: "unknown".into(),
+                status: None,
+                outcome: AttemptOutcome::Delivered,
+            },
+        ])
+        .await
+        .unwrap();
+    let d1 = store.get_delivery("d1").await.unwrap().unwrap();
+    assert_eq!(
+        (d1.state, d1.attempts, d1.last_status),
+        (DeliveryState::Delivered, 1, Some(200))
+    );
+    assert_eq!(d1.next_attempt_at, None);
+    let d2 = store.get_delivery("d2").await.unwrap().unwrap();
+    assert_eq!((d2.state, d2.attempts), (DeliveryState::Pending, 1));
+    assert_eq!(d2.last_error.as_deref(), Some("503 Service Unavailable"));
+    assert_eq!(
+        d2.next_attempt_at
+            .map(|t| t.duration_since(UNIX_EPOCH).unwrap().as_millis()),
+        Some(retry_at.duration_since(UNIX_EPOCH).unwrap().as_millis())
+    );
+    store
+        .record_delivery_attempts(&[DeliveryAttempt {
+            id: "d3".into(),
+            status: Some(404),
+            outcome: AttemptOutcome::Dead {
+                error: "404 Not Found".into(),
+            },
+        }])
+        .await
+        .unwrap();
+    // A delivered or dead delivery does not change again.
+    store
+        .record_delivery_attempts(&[DeliveryAttempt {
+            id: "d1".into(),
+            status: Some(500),
+            outcome: AttemptOutcome::Dead {
+                error: "late".into(),
+            },
+        }])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_delivery("d1").await.unwrap().unwrap().state,
+        DeliveryState::Delivered
+    );
+
+    // Lists and counts.
+    let query = |account: Option<&AccountId>, state, limit, offset| DeliveryQuery {
+        account: account.cloned(),
+        state,
+        limit,
+        offset,
+    };
+    let dead = store
+        .list_deliveries(&query(None, Some(DeliveryState::Dead), 10, 0))
+        .await
+        .unwrap();
+    assert_eq!(
+        dead.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
+        ["d3"]
+    );
+    let of_a = store
+        .list_deliveries(&query(Some(&a), None, 10, 0))
+        .await
+        .unwrap();
+    assert_eq!(of_a.len(), 2);
+    let page = store
+        .list_deliveries(&query(None, None, 2, 2))
+        .await
+        .unwrap();
+    assert_eq!(page.len(), 1);
+    assert_eq!(
+        store.count_deliveries(DeliveryState::Dead).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .count_deliveries(DeliveryState::Delivered)
+            .await
+            .unwrap(),
+        1
+    );
+    let bad_limit = store
+        .list_deliveries(&query(None, None, 0, 0))
+        .await
+        .unwrap_err();
+    assert!(matches!(bad_limit, StoreError::InvalidInput(_)));
+
+    // Replay: the dead come back due now with a fresh window; others refuse.
+    let replay_at = t0 + Duration::from_secs(10);
+    let replayed = store
+        .replay_delivery("d3", replay_at)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(replayed.state, DeliveryState::Pending);
+    assert_eq!(replayed.attempts, 1);
+    assert_eq!(replayed.next_attempt_at, Some(round_millis(replay_at)));
+    assert_eq!(replayed.retry_from, round_millis(replay_at));
+    let refused = store.replay_delivery("d1", replay_at).await.unwrap_err();
+    assert!(matches!(refused, StoreError::InvalidInput(_)), "{refused}");
+    assert!(
+        store
+            .replay_delivery("nope", replay_at)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Deleting the account deletes its deliveries.
+    store.delete_account(&b).await.unwrap();
+    assert!(store.get_delivery("d2").await.unwrap().is_none());
+}
+
+fn round_millis(t: SystemTime) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(t.duration_since(UNIX_EPOCH).unwrap().as_millis() as u64)
 }

@@ -8,6 +8,7 @@ mod messages;
 mod migrate;
 mod outbox;
 mod signal;
+mod webhooks;
 
 use std::time::Duration;
 

@@ -9,6 +9,7 @@ mod migrate;
 mod outbox;
 mod pool;
 mod signal;
+mod webhooks;
 
 use std::path::PathBuf;
 use std::sync::Mutex;
