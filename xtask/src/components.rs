@@ -31,6 +31,8 @@ pub struct Components {
     pub http_api: PathBuf,
     /// A misbehaving component the host's limits are tested against.
     pub test_guest: PathBuf,
+    /// The webhook fan-out component.
+    pub webhook_fanout: PathBuf,
 }
 
 /// Builds every component and returns where they are.
@@ -65,8 +67,13 @@ pub fn build(cx: &Context, release: bool) -> Result<Components> {
     let components = Components {
         http_api: out.join("http_api.wasm"),
         test_guest: out.join("test_guest.wasm"),
+        webhook_fanout: out.join("webhook_fanout.wasm"),
     };
-    for file in [&components.http_api, &components.test_guest] {
+    for file in [
+        &components.http_api,
+        &components.test_guest,
+        &components.webhook_fanout,
+    ] {
         if !file.is_file() {
             return Err(format!("the build did not produce {}", file.display()));
         }

@@ -31,6 +31,8 @@ pub fn run_serve(args: &[String]) -> Result {
         .arg("serve")
         .arg("--http-component")
         .arg(&components.http_api)
+        .arg("--webhook-component")
+        .arg(&components.webhook_fanout)
         .args(connector_args);
     eprintln!("xtask: starting {} (Ctrl-C stops it)", binary.display());
     exec(connector)

@@ -27,6 +27,7 @@ pub fn run(args: &[String]) -> Result {
         .args(&runner_args)
         .env("WA_HTTP_COMPONENT", &components.http_api)
         .env("WA_TEST_GUEST_COMPONENT", &components.test_guest)
+        .env("WA_WEBHOOK_COMPONENT", &components.webhook_fanout)
         .env("WA_WASMTIME_CLI", &wasmtime_cli)
         .envs(services.env.iter().map(|(key, value)| (key, value)));
 
