@@ -62,7 +62,12 @@ async fn main() {
     let mut results = Vec::new();
     for (name, method, path, body) in [
         ("GET /health (component only)", "GET", "/health", ""),
-        ("GET /app/info (component + 1 internal call)", "GET", "/app/info", ""),
+        (
+            "GET /app/info (component + 1 internal call)",
+            "GET",
+            "/app/info",
+            "",
+        ),
         (
             "POST /send/message (validated, queued durably)",
             "POST",
@@ -71,9 +76,8 @@ async fn main() {
         ),
     ] {
         std::fs::write(&script, script_for(method, body)).unwrap();
-        let load = tokio::task::block_in_place(|| {
-            wrk(&gw.base, path, &script, seconds, connections)
-        });
+        let load =
+            tokio::task::block_in_place(|| wrk(&gw.base, path, &script, seconds, connections));
         eprintln!("{name}: {load:?}");
         results.push((name, load));
     }
@@ -99,7 +103,12 @@ async fn main() {
 
 fn wrk(base: &str, path: &str, script: &std::path::Path, seconds: u32, connections: u32) -> Load {
     let output = Command::new("wrk")
-        .args(["-t2", &format!("-c{connections}"), &format!("-d{seconds}s"), "--latency"])
+        .args([
+            "-t2",
+            &format!("-c{connections}"),
+            &format!("-d{seconds}s"),
+            "--latency",
+        ])
         .arg("-s")
         .arg(script)
         .arg(format!("{base}{path}"))
@@ -114,7 +123,11 @@ fn wrk(base: &str, path: &str, script: &std::path::Path, seconds: u32, connectio
             .map(|l| l[prefix.len()..].trim().to_owned())
     };
     let millis = |value: String| -> f64 {
-        let (number, unit) = value.split_at(value.find(|c: char| c.is_alphabetic()).unwrap_or(value.len()));
+        let (number, unit) = value.split_at(
+            value
+                .find(|c: char| c.is_alphabetic())
+                .unwrap_or(value.len()),
+        );
         let number: f64 = number.parse().unwrap_or(f64::NAN);
         match unit {
             "us" => number / 1000.0,
@@ -124,7 +137,9 @@ fn wrk(base: &str, path: &str, script: &std::path::Path, seconds: u32, connectio
         }
     };
     Load {
-        requests_per_sec: field("Requests/sec:").and_then(|v| v.parse().ok()).unwrap_or(0.0),
+        requests_per_sec: field("Requests/sec:")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0),
         p50_ms: field("50%").map(millis).unwrap_or(f64::NAN),
         p99_ms: field("99%").map(millis).unwrap_or(f64::NAN),
         non_2xx: field("Non-2xx or 3xx responses:")

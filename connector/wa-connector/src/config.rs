@@ -74,7 +74,11 @@ pub struct ServeConfig {
 
     /// Only these events go to the `WHATSAPP_WEBHOOK` URLs, comma-separated
     /// (`message`, `message.ack`, `connection.*`, ...). Empty: every event.
-    #[arg(long = "webhook-events", env = "WHATSAPP_WEBHOOK_EVENTS", value_delimiter = ',')]
+    #[arg(
+        long = "webhook-events",
+        env = "WHATSAPP_WEBHOOK_EVENTS",
+        value_delimiter = ','
+    )]
     pub webhook_events: Vec<String>,
 
     /// How long one webhook attempt waits for the receiver, e.g. `10s`.
@@ -82,7 +86,11 @@ pub struct ServeConfig {
     pub webhook_timeout: Duration,
 
     /// Webhook attempts in flight at once.
-    #[arg(long = "webhook-concurrent-deliveries", env = "WEBHOOK_CONCURRENT_DELIVERIES", default_value_t = 8)]
+    #[arg(
+        long = "webhook-concurrent-deliveries",
+        env = "WEBHOOK_CONCURRENT_DELIVERIES",
+        default_value_t = 8
+    )]
     pub webhook_concurrency: usize,
 
     /// How long a failing delivery is retried (exponential back-off with jitter)
@@ -283,6 +291,18 @@ pub enum MediaUri {
 }
 
 impl ServeConfig {
+    /// The webhook settings the fan-out uses.
+    pub fn webhook_options(&self) -> crate::webhooks::WebhookOptions {
+        crate::webhooks::WebhookOptions {
+            urls: self.webhooks.iter().map(|u| u.to_string()).collect(),
+            secret: self.webhook_secret.clone(),
+            events: self.webhook_events.clone(),
+            timeout: self.webhook_timeout,
+            concurrency: self.webhook_concurrency.max(1),
+            retry_window: self.webhook_retry_window,
+        }
+    }
+
     /// The settings the REST component reads from its environment (limits and
     /// switches, never secrets).
     pub fn component_env(&self) -> Vec<(String, String)> {

@@ -27,6 +27,7 @@ pub mod signal_state;
 pub mod socket;
 pub mod transcode;
 pub mod upload;
+pub mod webhooks;
 
 pub use accounts::{
     AccountError, AccountHandle, AccountManager, AccountState, AccountStatus, ConnectorOptions,

@@ -5,17 +5,21 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 use tracing_subscriber::EnvFilter;
 use wa_host::{HostConfig, HostEngine, HttpComponent};
 
 use crate::accounts::{AccountManager, ConnectorOptions};
 use crate::config::ServeConfig;
 use crate::gateway::{Deployment, Gateway};
-use crate::{http_server, internal_api};
+use crate::{http_server, internal_api, webhooks};
 
 /// The authority hosted components use for the connector; their requests to it
 /// are answered in-process (see [`wa_host::InternalRoute`]).
 pub const INTERNAL_AUTHORITY: &str = "connector.internal";
+
+/// How much longer than the webhook timeout an attempt may run in the host.
+const FANOUT_MARGIN: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Linear memory one component instance may use.
 const COMPONENT_MEMORY_BYTES: usize = 256 * 1024 * 1024;
@@ -105,6 +109,8 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
         "cannot load the REST API component (build it with `cargo xtask build-components`)",
     )?;
 
+    let webhooks = start_webhooks(&config, &engine, store.clone())?;
+
     let address = SocketAddr::new(config.host, config.port);
     let listener = TcpListener::bind(address)
         .await
@@ -124,9 +130,53 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
         stop,
     )
     .await?;
+    for task in webhooks {
+        task.abort();
+    }
     accounts.shutdown().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Loads the fan-out component and starts the webhook planner and sender.
+fn start_webhooks(
+    config: &ServeConfig,
+    engine: &HostEngine,
+    store: wa_store::DynStore,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let options = Arc::new(config.webhook_options());
+    let host_config = HostConfig {
+        // The receiver's silence, not the host, should end a slow attempt.
+        request_timeout: options.timeout + FANOUT_MARGIN,
+        max_concurrent_requests: u32::try_from(options.concurrency).unwrap_or(u32::MAX),
+        cache_dir: Some(std::path::absolute(&config.component_cache)?),
+        env: vec![("WA_HOST".to_owned(), "wa-connector".to_owned())],
+        ..HostConfig::default()
+    };
+    let component = HttpComponent::load(engine, &config.webhook_component, &host_config).context(
+        "cannot load the webhook fan-out component (build it with `cargo xtask build-components`)",
+    )?;
+    let deliverer: Arc<dyn webhooks::Deliver> = Arc::new(webhooks::ComponentDeliverer::new(
+        Arc::new(component),
+        options.timeout,
+    ));
+    let (wake_planner, planned) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+    tracing::info!(
+        urls = options.urls.len(),
+        timeout = ?options.timeout,
+        concurrency = options.concurrency,
+        retry_window = ?options.retry_window,
+        "webhook fan-out ready"
+    );
+    Ok(vec![
+        tokio::spawn(webhooks::planner::run(
+            store.clone(),
+            options.clone(),
+            wake_planner,
+            planned.clone(),
+        )),
+        tokio::spawn(webhooks::sender::run(store, deliverer, options, planned)),
+    ])
 }
 
 /// Hands hosted components' requests for [`INTERNAL_AUTHORITY`] to the internal

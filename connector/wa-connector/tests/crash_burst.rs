@@ -123,6 +123,10 @@ fn spawn_bob(sim: &SimulatorHandle, dir: &PathBuf, storage: &Storage) -> ChildGu
         .env("DB_URI", &storage.db_uri)
         .envs(storage.media_env.iter().map(|(k, v)| (*k, v)))
         .env("WA_HTTP_COMPONENT", required_file("WA_HTTP_COMPONENT"))
+        .env(
+            "WA_WEBHOOK_COMPONENT",
+            required_file("WA_WEBHOOK_COMPONENT"),
+        )
         .env("WA_SERVER_URL", sim.ws_url())
         .env("WA_TRUST_ROOT", hex::encode(sim.root_key()))
         .env("RUST_LOG", "warn")

@@ -29,6 +29,10 @@ fn start_connector(extra_env: &[(&str, &str)]) -> Connector {
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("APP_PORT", port.to_string())
         .env("WA_HTTP_COMPONENT", &component)
+        .env(
+            "WA_WEBHOOK_COMPONENT",
+            required_file("WA_WEBHOOK_COMPONENT"),
+        )
         .envs(extra_env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
@@ -205,6 +209,13 @@ fn help_lists_every_setting_with_its_environment_variable() {
         "WHATSAPP_WEBHOOK",
         "WHATSAPP_WEBHOOK_SECRET",
         "WA_HTTP_COMPONENT",
+        "WA_WEBHOOK_COMPONENT",
+        "WHATSAPP_WEBHOOK_EVENTS",
+        "WEBHOOK_TIMEOUT",
+        "WEBHOOK_CONCURRENT_DELIVERIES",
+        "WEBHOOK_RETRY_WINDOW",
+        "INTERNAL_API_TOKEN",
+        "WHATSAPP_MAX_FILE_SIZE_IMAGE",
     ] {
         assert!(
             help.contains(&format!("[env: {variable}")),

@@ -84,6 +84,10 @@ async fn serve_resumes_linked_accounts_and_links_a_new_one() {
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("APP_PORT", port.to_string())
         .env("WA_HTTP_COMPONENT", &component)
+        .env(
+            "WA_WEBHOOK_COMPONENT",
+            required_file("WA_WEBHOOK_COMPONENT"),
+        )
         .env("WA_SERVER_URL", sim.ws_url())
         .env("WA_TRUST_ROOT", hex::encode(sim.root_key()))
         .env("WA_LINK_ACCOUNT", "second")

@@ -26,7 +26,50 @@ pub struct Gateway {
     pub base: String,
     pub dir: PathBuf,
     pub http: reqwest::Client,
-    _child: ChildGuard,
+    port: u16,
+    env: Vec<(String, String)>,
+    child: Option<ChildGuard>,
+}
+
+/// Starts `wa-connector serve` on `dir` and `port`, waits until it listens.
+fn spawn(
+    sim: &SimulatorHandle,
+    dir: &std::path::Path,
+    port: u16,
+    env: &[(String, String)],
+) -> ChildGuard {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_wa-connector"));
+    command
+        .arg("serve")
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("APP_PORT", port.to_string())
+        .env("APP_BASIC_AUTH", format!("{USER}:{PASSWORD}"))
+        .env("WA_HTTP_COMPONENT", required_file("WA_HTTP_COMPONENT"))
+        .env(
+            "WA_WEBHOOK_COMPONENT",
+            required_file("WA_WEBHOOK_COMPONENT"),
+        )
+        .env("WA_SERVER_URL", sim.ws_url())
+        .env("WA_TRUST_ROOT", hex::encode(sim.root_key()))
+        .env("WA_PRINT_QR", "false")
+        .env("RUST_LOG", "info,wa_connector=debug")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    if let Some(cache) = std::env::var_os("WA_COMPONENT_CACHE") {
+        command.env("WA_COMPONENT_CACHE", cache);
+    }
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut child = ChildGuard::new(command.spawn().expect("starting wa-connector"));
+    tokio::task::block_in_place(|| {
+        child.wait_for_line("listening on http://", STARTUP);
+    });
+    wait_for_port(SocketAddr::from((Ipv4Addr::LOCALHOST, port)), WAIT);
+    child
 }
 
 /// One answer: status, headers and the parsed envelope (or raw bytes).
@@ -70,7 +113,6 @@ impl Reply {
 impl Gateway {
     /// Starts the simulator and the process with extra environment variables.
     pub async fn start(label: &str, env: &[(&str, &str)]) -> Gateway {
-        let component = required_file("WA_HTTP_COMPONENT");
         let sim = Simulator::start(SimulatorConfig::default()).await.unwrap();
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
             "rest-{label}-{}-{}",
@@ -82,33 +124,11 @@ impl Gateway {
         ));
         std::fs::create_dir_all(dir.join("data")).unwrap();
         let port = free_port();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_wa-connector"));
-        command
-            .arg("serve")
-            .current_dir(&dir)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("APP_PORT", port.to_string())
-            .env("APP_BASIC_AUTH", format!("{USER}:{PASSWORD}"))
-            .env("WA_HTTP_COMPONENT", &component)
-            .env("WA_SERVER_URL", sim.ws_url())
-            .env("WA_TRUST_ROOT", hex::encode(sim.root_key()))
-            .env("WA_PRINT_QR", "false")
-            .env("RUST_LOG", "info,wa_connector=debug")
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        for (key, value) in env {
-            command.env(key, value);
-        }
-        if let Some(cache) = std::env::var_os("WA_COMPONENT_CACHE") {
-            command.env("WA_COMPONENT_CACHE", cache);
-        }
-        let mut child = ChildGuard::new(command.spawn().expect("starting wa-connector"));
-        tokio::task::block_in_place(|| {
-            child.wait_for_line("listening on http://", STARTUP);
-        });
-        wait_for_port(SocketAddr::from((Ipv4Addr::LOCALHOST, port)), WAIT);
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let child = spawn(&sim, &dir, port, &env);
         Gateway {
             sim,
             base: format!("http://127.0.0.1:{port}"),
@@ -117,8 +137,21 @@ impl Gateway {
                 .timeout(Duration::from_secs(60))
                 .build()
                 .unwrap(),
-            _child: child,
+            port,
+            env,
+            child: Some(child),
         }
+    }
+
+    /// Kills the process (SIGKILL: no clean shutdown) and starts it again on the
+    /// same data, with `env` changed as given.
+    pub fn restart(&mut self, env: &[(&str, &str)]) {
+        drop(self.child.take());
+        for (key, value) in env {
+            self.env.retain(|(k, _)| k != key);
+            self.env.push(((*key).to_owned(), (*value).to_owned()));
+        }
+        self.child = Some(spawn(&self.sim, &self.dir, self.port, &self.env));
     }
 
     /// Sends a request with the API's credentials.

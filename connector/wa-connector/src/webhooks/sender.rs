@@ -1,0 +1,155 @@
+//! Due deliveries → signed attempts → recorded outcomes.
+//!
+//! Deliveries are claimed with a lease (their next attempt moved past the
+//! attempt's longest duration), so one that was in flight when the process died
+//! is attempted again once the lease ends. Receivers dedupe on the delivery id
+//! (`X-Webhook-Delivery`).
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures_util::StreamExt;
+use rand_core::{OsRng, RngCore};
+use tokio::sync::Notify;
+use tracing::{debug, info, warn};
+use wa_store::{AttemptOutcome, DeliveryAttempt, DueDelivery, DynStore};
+
+use super::{Deliver, DeliveryOutcome, DeliveryRequest, WebhookOptions};
+
+/// How often due deliveries are looked for when nothing woke the sender.
+const POLL: Duration = Duration::from_millis(250);
+/// Extra lease beyond the attempt timeout.
+const LEASE_MARGIN: Duration = Duration::from_secs(30);
+
+/// Sends deliveries until the task is dropped.
+pub async fn run(
+    store: DynStore,
+    deliverer: Arc<dyn Deliver>,
+    options: Arc<WebhookOptions>,
+    wake: Arc<Notify>,
+) {
+    loop {
+        match send_due(&store, deliverer.as_ref(), &options).await {
+            Ok(0) => {
+                let _ = tokio::time::timeout(POLL, wake.notified()).await;
+            }
+            Ok(n) => debug!(attempts = n, "webhook attempts made"),
+            Err(error) => {
+                warn!(%error, "cannot claim webhook deliveries; retrying");
+                tokio::time::sleep(POLL * 4).await;
+            }
+        }
+    }
+}
+
+/// Claims and attempts what is due now; returns how many attempts were made.
+pub async fn send_due(
+    store: &DynStore,
+    deliverer: &dyn Deliver,
+    options: &WebhookOptions,
+) -> wa_store::Result<usize> {
+    let now = SystemTime::now();
+    let lease = now + options.timeout * 2 + LEASE_MARGIN;
+    let batch = u32::try_from(options.concurrency.max(1) * 4).unwrap_or(u32::MAX);
+    let due = store.claim_due_deliveries(now, lease, batch).await?;
+    let count = due.len();
+    let mut attempts = futures_util::stream::iter(due)
+        .map(|delivery| attempt(deliverer, options, delivery))
+        .buffer_unordered(options.concurrency.max(1));
+    while let Some(done) = attempts.next().await {
+        // Recorded one by one: an attempt made is never forgotten because a
+        // slower one of the same batch is still running.
+        store
+            .record_delivery_attempts(std::slice::from_ref(&done))
+            .await?;
+    }
+    Ok(count)
+}
+
+async fn attempt(
+    deliverer: &dyn Deliver,
+    options: &WebhookOptions,
+    due: DueDelivery,
+) -> DeliveryAttempt {
+    let number = due.delivery.attempts + 1;
+    let now = SystemTime::now();
+    let request = DeliveryRequest {
+        id: due.delivery.id.clone(),
+        url: due.delivery.url.clone(),
+        body: body(&due),
+        event: due.delivery.event_name.clone(),
+        secret: due.secret.clone(),
+        headers: due.headers.clone(),
+        timestamp: now
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+        timeout_ms: u32::try_from(options.timeout.as_millis()).unwrap_or(u32::MAX),
+        attempt: number,
+    };
+    let outcome = deliverer.deliver(request).await;
+    let (status, outcome) = match outcome {
+        DeliveryOutcome::Delivered(status) => (Some(status), AttemptOutcome::Delivered),
+        DeliveryOutcome::Reject(failure) => (
+            failure.status,
+            AttemptOutcome::Dead {
+                error: failure.reason,
+            },
+        ),
+        DeliveryOutcome::Retry(failure) => {
+            let finished = SystemTime::now();
+            if webhook_core::should_give_up(due.delivery.retry_from, finished, options.retry_window)
+            {
+                (
+                    failure.status,
+                    AttemptOutcome::Dead {
+                        error: format!("gave up after {number} attempts: {}", failure.reason),
+                    },
+                )
+            } else {
+                let delay = webhook_core::next_attempt_delay(
+                    number,
+                    OsRng.next_u64(),
+                    failure
+                        .retry_after_secs
+                        .map(|s| Duration::from_secs(s.into())),
+                );
+                (
+                    failure.status,
+                    AttemptOutcome::Retry {
+                        error: failure.reason,
+                        next_attempt_at: finished + delay,
+                    },
+                )
+            }
+        }
+    };
+    match &outcome {
+        AttemptOutcome::Delivered => {
+            debug!(delivery = %due.delivery.id, url = %due.delivery.url, "webhook delivered")
+        }
+        AttemptOutcome::Retry { error, .. } => {
+            info!(delivery = %due.delivery.id, url = %due.delivery.url, attempt = number, %error, "webhook attempt failed; will retry")
+        }
+        AttemptOutcome::Dead { error } => {
+            warn!(delivery = %due.delivery.id, url = %due.delivery.url, attempt = number, %error, "webhook dead-lettered")
+        }
+    }
+    DeliveryAttempt {
+        id: due.delivery.id,
+        status,
+        outcome,
+    }
+}
+
+/// GOWA's body: `{"event", "device_id", "payload"}`, the payload as stored.
+fn body(due: &DueDelivery) -> String {
+    let payload: serde_json::Value = serde_json::from_str(&due.payload)
+        .unwrap_or_else(|_| serde_json::Value::String(due.payload.clone()));
+    serde_json::json!({
+        "event": due.delivery.event_name,
+        "device_id": due.delivery.account.to_string(),
+        "payload": payload,
+    })
+    .to_string()
+}
