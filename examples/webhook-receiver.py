@@ -3,7 +3,7 @@
 
 Every POST must carry `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(body,
 secret)>`; verified events are appended to a JSON-lines file (one
-`{"delivery", "event", "body"}` object per line) and answered 200, anything
+`{"delivery", "event"}` object per line, `event` being the parsed body) and answered 200, anything
 else is answered 401 and not recorded. Redelivered ids (`X-Webhook-Delivery`)
 are recorded once.
 
