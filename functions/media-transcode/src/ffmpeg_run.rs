@@ -99,13 +99,18 @@ impl LogSummary {
     }
 }
 
+/// Adds the arguments every run carries: `-nostdin`, as ffmpeg must never
+/// wait for a keypress, and `-hide_banner`, which keeps the log to what a
+/// failure reason needs.
+pub(crate) fn prepare(command: &mut FfmpegCommand) {
+    command.arg("-nostdin").hide_banner();
+}
+
 /// Runs `command` (already holding its inputs and outputs) until it exits or
 /// `timeout` passes. Success means exit status 0.
 pub(crate) fn run(command: &mut FfmpegCommand, timeout: Duration) -> Result<(), FfmpegRunError> {
     let program = PathBuf::from(command.as_inner().get_program());
-    // `-nostdin`: ffmpeg must never wait for a keypress; `-hide_banner` keeps
-    // the log to what a failure reason needs.
-    command.arg("-nostdin").hide_banner();
+    prepare(command);
     tracing::debug!(command = ?command.as_inner(), "starting ffmpeg");
     let started = Instant::now();
     let mut child = command

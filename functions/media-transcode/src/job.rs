@@ -8,13 +8,18 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{VoiceNote, VoiceNoteOptions};
+use crate::{
+    Sticker, StickerOptions, Thumbnail, ThumbnailOptions, Video, VideoOptions, VoiceNote,
+    VoiceNoteOptions,
+};
 
 /// One transcoding request, e.g.
 /// `{"op":"voice_note","input":"/tmp/in.m4a","output":"/tmp/out.ogg"}`.
 ///
-/// Paths are local files (the Lambda's `/tmp`); fetching from and storing to
-/// S3 wraps around this in a later issue.
+/// Paths are local files (the Lambda's `/tmp`). Jobs addressed by media-store
+/// keys (S3 objects named by content hash) are not here yet: the connector
+/// calls the library in-process with paths, and a cloud deployment needs a
+/// fetch-and-store wrapper around these variants.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Job {
@@ -28,6 +33,34 @@ pub enum Job {
         #[serde(default)]
         options: VoiceNoteOptions,
     },
+    /// Convert any video to H.264/AAC MP4 with faststart and a preview.
+    Video {
+        /// The video to convert.
+        input: PathBuf,
+        /// Where to write the MP4; replaced if it exists.
+        output: PathBuf,
+        /// Encoding choices; defaults when omitted.
+        #[serde(default)]
+        options: VideoOptions,
+    },
+    /// Convert an image to a 512×512 WebP sticker.
+    Sticker {
+        /// The image to convert.
+        input: PathBuf,
+        /// Where to write the WebP; replaced if it exists.
+        output: PathBuf,
+        /// Quality and size target; defaults when omitted.
+        #[serde(default)]
+        options: StickerOptions,
+    },
+    /// Make a small JPEG preview of an image or video, answered inline.
+    Thumbnail {
+        /// The image or video.
+        input: PathBuf,
+        /// Size and quality; defaults when omitted.
+        #[serde(default)]
+        options: ThumbnailOptions,
+    },
 }
 
 /// The answer to a [`Job`], tagged with the same `op`.
@@ -36,6 +69,12 @@ pub enum Job {
 pub enum JobOutput {
     /// The voice note that was written.
     VoiceNote(VoiceNote),
+    /// The video that was written, with its preview.
+    Video(Video),
+    /// The sticker that was written.
+    Sticker(Sticker),
+    /// The preview, as base64 JPEG.
+    Thumbnail(Thumbnail),
 }
 
 #[cfg(test)]
@@ -60,6 +99,28 @@ mod tests {
         let back = serde_json::to_value(&job).unwrap();
         assert_eq!(back["op"], "voice_note");
         assert_eq!(back["options"]["sample_rate"], 48_000);
+    }
+
+    #[test]
+    fn new_operations_parse_with_default_options() {
+        let job: Job = serde_json::from_value(json!({
+            "op": "video", "input": "/tmp/a.mov", "output": "/tmp/a.mp4",
+            "options": {"compress": true}
+        }))
+        .unwrap();
+        let Job::Video { options, .. } = job else {
+            panic!("{job:?}")
+        };
+        assert!(options.compress);
+        assert_eq!(options.crf, 23);
+        let job: Job =
+            serde_json::from_value(json!({"op": "thumbnail", "input": "/tmp/a.png"})).unwrap();
+        assert!(matches!(job, Job::Thumbnail { .. }));
+        let job: Job = serde_json::from_value(
+            json!({"op": "sticker", "input": "/tmp/a.png", "output": "/tmp/a.webp"}),
+        )
+        .unwrap();
+        assert!(matches!(job, Job::Sticker { options, .. } if options.max_bytes == 100_000));
     }
 
     #[test]

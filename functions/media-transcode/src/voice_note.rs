@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use ffmpeg_sidecar::command::FfmpegCommand;
 use serde::{Deserialize, Serialize};
 
-use crate::{FfmpegBinary, ogg_opus::OggOpusInfo};
+use crate::{FfmpegBinary, Limits, ogg_opus::OggOpusInfo};
 
 /// The MIME type WhatsApp expects on a voice note's media message.
 pub(crate) const VOICE_NOTE_MIME: &str = "audio/ogg; codecs=opus";
@@ -137,6 +137,7 @@ pub(crate) fn command(
     input: &Path,
     output: &Path,
     options: &VoiceNoteOptions,
+    limits: Limits,
 ) -> FfmpegCommand {
     let mut command = FfmpegCommand::new_with_path(ffmpeg.path());
     command
@@ -150,6 +151,7 @@ pub(crate) fn command(
         // Opus's speech mode, as phones use for recorded notes.
         .args(["-application", "voip"])
         .format("ogg")
+        .args(["-fs", &limits.max_output_bytes.to_string()])
         .overwrite()
         .output(output);
     command
