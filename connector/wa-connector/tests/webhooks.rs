@@ -66,6 +66,8 @@ async fn events_arrive_signed_and_failures_are_retried_until_delivered() {
         Some(python_signature(SECRET, &got.body).as_str())
     );
     assert_eq!(got.header("content-type"), Some("application/json"));
+    let length = got.body.len().to_string();
+    assert_eq!(got.header("content-length"), Some(length.as_str()));
     assert_eq!(got.header("x-webhook-event"), Some("message"));
     let delivery = got.header("x-webhook-delivery").unwrap().to_owned();
     assert!(

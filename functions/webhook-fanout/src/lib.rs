@@ -81,7 +81,12 @@ async fn deliver(delivery: DeliveryRequest) -> DeliveryOutcome {
     if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
         return reject(None, format!("{} is not an http(s) URL", attempt.url));
     }
-    let mut builder = http::Request::builder().method(Method::POST).uri(uri);
+    // A declared length, not chunked encoding: many receivers (and GOWA's
+    // examples) read exactly Content-Length bytes.
+    let mut builder = http::Request::builder()
+        .method(Method::POST)
+        .uri(uri)
+        .header(header::CONTENT_LENGTH, attempt.body.len());
     for (name, value) in &headers {
         builder = builder.header(name.as_str(), value.as_str());
     }
