@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use support::{
-    media::{ffprobe, require_ffmpeg, tone},
+    media::{clip, ffprobe, picture, require_ffmpeg, tone},
     runtime_api::{FunctionProcess, RuntimeApi},
 };
 
@@ -102,4 +102,82 @@ async fn a_misconfigured_ffmpeg_path_is_reported_on_every_invocation() {
             "{report:?}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn video_sticker_and_thumbnail_invocations_answer_with_their_outputs() {
+    require_ffmpeg();
+    let dir = tempfile::tempdir().unwrap();
+    let video = clip(
+        dir.path(),
+        "in.avi",
+        1,
+        "96x64",
+        true,
+        &["-c:v", "mpeg4", "-shortest"],
+    );
+    let image = picture(dir.path(), "in.png", "64x32", &[]);
+    let api = RuntimeApi::start().await;
+    let function = FunctionProcess::spawn(EXE, &api, "media-transcode", &[]);
+
+    let output = dir.path().join("out.mp4");
+    let body = api
+        .invoke(
+            &json!({"op": "video", "input": video, "output": output,
+                    "options": {"preset": "ultrafast"}}),
+            INVOCATION_TIMEOUT,
+        )
+        .await
+        .response_json();
+    assert_eq!(body["op"], "video", "{body}\n{}", function.logs());
+    assert_eq!(
+        (body["width"].as_u64(), body["height"].as_u64()),
+        (Some(96), Some(64))
+    );
+    assert_eq!(body["mime_type"], "video/mp4");
+    assert_eq!(body["remuxed"], false);
+    assert!(
+        body["thumbnail"]["jpeg"]
+            .as_str()
+            .unwrap()
+            .starts_with("/9j/"),
+        "{body}"
+    );
+    assert_eq!(ffprobe(&output).codec_name, "h264");
+
+    let sticker = dir.path().join("out.webp");
+    let body = api
+        .invoke(
+            &json!({"op": "sticker", "input": image, "output": sticker}),
+            INVOCATION_TIMEOUT,
+        )
+        .await
+        .response_json();
+    assert_eq!(
+        (body["op"].as_str(), body["width"].as_u64()),
+        (Some("sticker"), Some(512))
+    );
+    assert_eq!(ffprobe(&sticker).codec_name, "webp");
+
+    let body = api
+        .invoke(
+            &json!({"op": "thumbnail", "input": image}),
+            INVOCATION_TIMEOUT,
+        )
+        .await
+        .response_json();
+    assert_eq!(body["op"], "thumbnail");
+    assert_eq!(
+        (body["width"].as_u64(), body["height"].as_u64()),
+        (Some(64), Some(32))
+    );
+
+    let outcome = api
+        .invoke(
+            &json!({"op": "video", "input": image, "output": output, "options": {"crf": 99}}),
+            INVOCATION_TIMEOUT,
+        )
+        .await;
+    let report = outcome.error();
+    assert_eq!(report.error_type, "InvalidOptions", "{report:?}");
 }
