@@ -18,8 +18,13 @@ use ffmpeg_sidecar::{
     event::{FfmpegEvent, LogLevel},
 };
 
-/// How often the waiting thread checks whether ffmpeg has exited.
-const POLL_INTERVAL: Duration = Duration::from_millis(20);
+/// How often the waiting thread checks whether ffmpeg has exited while its
+/// log is still open. The wait ends as soon as the log closes (ffmpeg is
+/// exiting), so this only bounds how late a timeout is noticed.
+const POLL_INTERVAL: Duration = Duration::from_millis(50);
+/// The poll step once ffmpeg's log has closed: its exit is a moment away, and
+/// every millisecond here is pure overhead on a short run.
+const EXIT_POLL_INTERVAL: Duration = Duration::from_millis(1);
 /// How long to wait for the log reader after ffmpeg exited (it only has the
 /// rest of a closed pipe to read).
 const LOG_GRACE: Duration = Duration::from_secs(2);
@@ -135,6 +140,9 @@ pub(crate) fn run(command: &mut FfmpegCommand, timeout: Duration) -> Result<(), 
     }
 
     let deadline = started + timeout;
+    // Closing its log is ffmpeg's first sign of exiting: wait on that rather
+    // than sleeping through fixed poll intervals.
+    let mut log_open = true;
     let status = loop {
         match child.as_inner_mut().try_wait() {
             Ok(Some(status)) => break status,
@@ -146,7 +154,17 @@ pub(crate) fn run(command: &mut FfmpegCommand, timeout: Duration) -> Result<(), 
                 let _ = child.as_inner_mut().wait();
                 return Err(FfmpegRunError::TimedOut { after: timeout });
             }
-            Ok(None) => thread::sleep(POLL_INTERVAL),
+            Ok(None) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if log_open {
+                    match done_rx.recv_timeout(left.min(POLL_INTERVAL)) {
+                        Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => log_open = false,
+                        Err(mpsc::RecvTimeoutError::Timeout) => {}
+                    }
+                } else {
+                    thread::sleep(left.min(EXIT_POLL_INTERVAL));
+                }
+            }
             Err(error) => {
                 let _ = child.kill();
                 let _ = child.as_inner_mut().wait();
@@ -159,7 +177,9 @@ pub(crate) fn run(command: &mut FfmpegCommand, timeout: Duration) -> Result<(), 
     };
     // The log reader sees EOF once ffmpeg has exited; give it a moment so the
     // reason below includes ffmpeg's last words.
-    let _ = done_rx.recv_timeout(LOG_GRACE);
+    if log_open {
+        let _ = done_rx.recv_timeout(LOG_GRACE);
+    }
     let elapsed = started.elapsed();
     if status.success() {
         tracing::debug!(?elapsed, "ffmpeg finished");
