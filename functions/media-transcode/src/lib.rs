@@ -41,4 +41,4 @@ pub use sticker::{STICKER_SIZE, Sticker, StickerOptions};
 pub use thumbnail::{Thumbnail, ThumbnailOptions};
 pub use transcoder::{DEFAULT_TIMEOUT, Limits, OutputError, TranscodeError, Transcoder};
 pub use video::{Video, VideoOptions};
-pub use voice_note::{OpusSampleRate, VoiceNote, VoiceNoteOptions};
+pub use voice_note::{OpusSampleRate, VoiceNote, VoiceNoteOptions, WAVEFORM_POINTS};

@@ -262,7 +262,14 @@ impl Transcoder {
                 input,
                 output,
                 options,
-            } => voice_note::command(&self.ffmpeg, input, output, options, self.limits),
+            } => voice_note::command(
+                &self.ffmpeg,
+                input,
+                output,
+                &output.with_extension("pcm"),
+                options,
+                self.limits,
+            ),
             Job::Video {
                 input,
                 output,
@@ -364,11 +371,14 @@ impl Transcoder {
                 .entered();
         options.validate().map_err(TranscodeError::InvalidOptions)?;
         self.check_input(input)?;
+        let scratch = self.scratch()?;
+        let pcm_path = scratch.path().join("waveform.pcm");
         let note = write_atomically(output, |partial| {
             self.run_ffmpeg(voice_note::command(
                 &self.ffmpeg,
                 input,
                 partial,
+                &pcm_path,
                 options,
                 self.limits,
             ))?;
@@ -377,7 +387,9 @@ impl Transcoder {
                 path: output.to_path_buf(),
                 source: source.into(),
             })?;
-            Ok(VoiceNote::new(output, &info, bytes.len() as u64))
+            let pcm = self.read_output(&pcm_path, &pcm_path, self.limits.max_output_bytes)?;
+            let waveform = voice_note::waveform(&pcm);
+            Ok(VoiceNote::new(output, &info, bytes.len() as u64, waveform))
         })?;
         tracing::info!(
             duration_ms = note.duration_ms,

@@ -13,6 +13,10 @@ use crate::{FfmpegBinary, Limits, ogg_opus::OggOpusInfo};
 
 /// The MIME type WhatsApp expects on a voice note's media message.
 pub(crate) const VOICE_NOTE_MIME: &str = "audio/ogg; codecs=opus";
+/// How many points a voice note's waveform has (what WhatsApp clients draw).
+pub const WAVEFORM_POINTS: usize = 64;
+/// The rate the waveform's side output is decoded at: plenty for loudness.
+const WAVEFORM_RATE: u32 = 8_000;
 /// libopus accepts 6 kb/s to 510 kb/s.
 const BITRATE_RANGE: std::ops::RangeInclusive<u32> = 6_000..=510_000;
 
@@ -113,10 +117,18 @@ pub struct VoiceNote {
     pub sample_rate: u32,
     /// File size in bytes.
     pub size_bytes: u64,
+    /// Loudness over time, [`WAVEFORM_POINTS`] values from 0 to 100 (the
+    /// loudest point is 100), for the message's `waveform` bubble.
+    pub waveform: Vec<u8>,
 }
 
 impl VoiceNote {
-    pub(crate) fn new(output: &Path, info: &OggOpusInfo, size_bytes: u64) -> Self {
+    pub(crate) fn new(
+        output: &Path,
+        info: &OggOpusInfo,
+        size_bytes: u64,
+        waveform: Vec<u8>,
+    ) -> Self {
         let duration_ms = u64::try_from(info.duration.as_millis()).unwrap_or(u64::MAX);
         Self {
             output: output.to_path_buf(),
@@ -126,16 +138,50 @@ impl VoiceNote {
             channels: info.channels,
             sample_rate: info.input_sample_rate,
             size_bytes,
+            waveform,
         }
     }
 }
 
+/// The loudness of mono 16-bit little-endian PCM in [`WAVEFORM_POINTS`]
+/// equal slices (mean absolute amplitude), scaled so the loudest is 100.
+pub(crate) fn waveform(pcm: &[u8]) -> Vec<u8> {
+    let samples: Vec<u64> = pcm
+        .chunks_exact(2)
+        .map(|s| u64::from(i16::from_le_bytes([s[0], s[1]]).unsigned_abs()))
+        .collect();
+    let points = WAVEFORM_POINTS as u64;
+    let count = samples.len() as u64;
+    let means: Vec<u64> = (0..points)
+        .map(|i| {
+            let start = usize::try_from(i * count / points).unwrap_or(usize::MAX);
+            let end = usize::try_from((i + 1) * count / points).unwrap_or(usize::MAX);
+            let slice = samples.get(start..end).unwrap_or_default();
+            if slice.is_empty() {
+                0
+            } else {
+                slice.iter().sum::<u64>() / slice.len() as u64
+            }
+        })
+        .collect();
+    let loudest = means.iter().copied().max().unwrap_or(0);
+    means
+        .iter()
+        .map(|&mean| match loudest {
+            0 => 0,
+            _ => u8::try_from(mean * 100 / loudest).unwrap_or(100),
+        })
+        .collect()
+}
+
 /// The ffmpeg command that turns `input`'s first audio stream into a voice
-/// note at `output` (written as OGG whatever its extension).
+/// note at `output` (written as OGG whatever its extension) and, in the same
+/// run, mono 8 kHz PCM at `pcm_output` for the waveform.
 pub(crate) fn command(
     ffmpeg: &FfmpegBinary,
     input: &Path,
     output: &Path,
+    pcm_output: &Path,
     options: &VoiceNoteOptions,
     limits: Limits,
 ) -> FfmpegCommand {
@@ -153,7 +199,14 @@ pub(crate) fn command(
         .format("ogg")
         .args(["-fs", &limits.max_output_bytes.to_string()])
         .overwrite()
-        .output(output);
+        .output(output)
+        .map("0:a:0")
+        .args(["-map_metadata", "-1", "-ac", "1"])
+        .args(["-ar", &WAVEFORM_RATE.to_string()])
+        .codec_audio("pcm_s16le")
+        .format("s16le")
+        .args(["-fs", &limits.max_output_bytes.to_string()])
+        .output(pcm_output);
     command
 }
 
@@ -170,6 +223,28 @@ mod tests {
         assert_eq!(options.sample_rate, OpusSampleRate::Hz16000);
         assert_eq!(options.bitrate_bps, 24_000);
         assert!(serde_json::from_str::<VoiceNoteOptions>(r#"{"sample_rate":44100}"#).is_err());
+    }
+
+    #[test]
+    fn waveform_is_64_points_scaled_to_the_loudest() {
+        let pcm: Vec<u8> = (0..6_400)
+            .flat_map(|n| {
+                let amplitude: i16 = if n < 3_200 { 0 } else { -1_000 };
+                amplitude.to_le_bytes()
+            })
+            .collect();
+        let wave = waveform(&pcm);
+        assert_eq!(wave.len(), WAVEFORM_POINTS);
+        assert!(wave[..32].iter().all(|&v| v == 0), "{wave:?}");
+        assert!(wave[32..].iter().all(|&v| v == 100), "{wave:?}");
+        assert_eq!(waveform(&[]), vec![0; WAVEFORM_POINTS]);
+        assert_eq!(
+            waveform(&[0x10, 0x00])
+                .iter()
+                .filter(|&&v| v == 100)
+                .count(),
+            1
+        );
     }
 
     #[test]

@@ -36,6 +36,11 @@ async fn voice_note_invocations_answer_with_the_note_or_a_typed_error() {
     assert_eq!(body["mime_type"], "audio/ogg; codecs=opus");
     assert_eq!(body["seconds"], 2);
     assert_eq!(body["channels"], 1);
+    assert_eq!(
+        body["waveform"].as_array().map(Vec::len),
+        Some(64),
+        "{body}"
+    );
     let duration_ms = body["duration_ms"].as_u64().unwrap();
     assert!((1_950..=2_050).contains(&duration_ms), "{body}");
     let probe = ffprobe(&output);

@@ -45,6 +45,13 @@ fn a_tone_becomes_a_two_second_mono_opus_voice_note() {
     assert_eq!(note.seconds, 2);
     assert_eq!(note.channels, 1);
     assert_eq!(note.sample_rate, 48_000);
+    // A steady tone: every point of the waveform is about as loud as the loudest.
+    assert_eq!(note.waveform.len(), 64);
+    assert!(
+        note.waveform.iter().all(|&v| v >= 90),
+        "{:?}",
+        note.waveform
+    );
     let bytes = fs::read(&output).unwrap();
     assert_eq!(note.size_bytes, bytes.len() as u64);
     assert!(bytes.starts_with(b"OggS"));
