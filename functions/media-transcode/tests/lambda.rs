@@ -186,3 +186,30 @@ async fn video_sticker_and_thumbnail_invocations_answer_with_their_outputs() {
     let report = outcome.error();
     assert_eq!(report.error_type, "InvalidOptions", "{report:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn size_limits_come_from_the_environment() {
+    require_ffmpeg();
+    let dir = tempfile::tempdir().unwrap();
+    let input = tone(dir.path(), "tone.wav", 1, 1, 8_000);
+    let api = RuntimeApi::start().await;
+    let function = FunctionProcess::spawn(
+        EXE,
+        &api,
+        "media-transcode",
+        &[("TRANSCODE_MAX_INPUT_BYTES", "100")],
+    );
+    let outcome = api
+        .invoke(
+            &json!({"op": "voice_note", "input": input, "output": dir.path().join("n.ogg")}),
+            INVOCATION_TIMEOUT,
+        )
+        .await;
+    let report = outcome.error();
+    assert_eq!(
+        report.error_type,
+        "InputTooLarge",
+        "{report:?}\n{}",
+        function.logs()
+    );
+}

@@ -4,7 +4,9 @@
 //!
 //! Configuration (environment): `FFMPEG_PATH` (else ffmpeg on `PATH`, e.g. a
 //! layer's `/opt/bin`), `TRANSCODE_TIMEOUT_SECS` (default 120; each run is
-//! also cut to what is left of the invocation's deadline), `RUST_LOG`.
+//! also cut to what is left of the invocation's deadline),
+//! `TRANSCODE_MAX_INPUT_BYTES` / `TRANSCODE_MAX_OUTPUT_BYTES` (the library's
+//! [`Limits`] defaults otherwise), `RUST_LOG`.
 
 use std::{
     sync::Arc,
@@ -14,7 +16,7 @@ use std::{
 use anyhow::Context as _;
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use media_transcode::{
-    DEFAULT_TIMEOUT, FfmpegBinary, Job, JobOutput, LocateError, TranscodeError, Transcoder,
+    DEFAULT_TIMEOUT, FfmpegBinary, Job, JobOutput, Limits, LocateError, TranscodeError, Transcoder,
 };
 
 /// Time kept back from the deadline to report the outcome.
@@ -59,11 +61,16 @@ async fn main() -> anyhow::Result<()> {
         .init();
 
     let timeout = configured_timeout()?;
+    let limits = configured_limits()?;
     let transcoder = Arc::new(
         FfmpegBinary::from_env()
             .inspect(|ffmpeg| tracing::info!(ffmpeg = %ffmpeg.path().display(), "ffmpeg found"))
             .inspect_err(|error| tracing::error!(%error, "ffmpeg not found"))
-            .map(|ffmpeg| Transcoder::new(ffmpeg).with_timeout(timeout)),
+            .map(|ffmpeg| {
+                Transcoder::new(ffmpeg)
+                    .with_timeout(timeout)
+                    .with_limits(limits)
+            }),
     );
 
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Job>| {
@@ -106,6 +113,21 @@ fn configured_timeout() -> anyhow::Result<Duration> {
             .with_context(|| format!("TRANSCODE_TIMEOUT_SECS={secs:?} is not a number of seconds")),
         Err(_) => Ok(DEFAULT_TIMEOUT),
     }
+}
+
+fn configured_limits() -> anyhow::Result<Limits> {
+    let mut limits = Limits::default();
+    for (name, field) in [
+        ("TRANSCODE_MAX_INPUT_BYTES", &mut limits.max_input_bytes),
+        ("TRANSCODE_MAX_OUTPUT_BYTES", &mut limits.max_output_bytes),
+    ] {
+        if let Ok(value) = std::env::var(name) {
+            *field = value
+                .parse()
+                .with_context(|| format!("{name}={value:?} is not a number of bytes"))?;
+        }
+    }
+    Ok(limits)
 }
 
 #[cfg(test)]
