@@ -460,7 +460,8 @@ mod tests {
         assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
         assert_eq!(parse_duration("7").unwrap(), Duration::from_secs(7));
         assert!(parse_duration("0s").is_err());
-        assert!(parse_duration("1h").is_err());
+        assert_eq!(parse_duration("24h").unwrap(), Duration::from_secs(86_400));
+        assert!(parse_duration("1d").is_err());
         assert!(parse_duration("soon").is_err());
     }
 

@@ -1,6 +1,6 @@
 //! Media conversion inside the connector (the embedded mode's media-transcode):
 //! voice notes sent by the API become Opus in OGG, mono, with their duration,
-//! whatever audio the client uploaded.
+//! and waveform, whatever audio the client uploaded.
 //!
 //! ffmpeg runs as a child process with a time limit (see `media_transcode`); the
 //! input and output live in a temporary folder removed on every path.
@@ -23,6 +23,8 @@ pub struct VoiceNoteMedia {
     pub mime: String,
     /// Its duration in whole seconds.
     pub seconds: u32,
+    /// 64 loudness points (0–100) for the voice-note bubble.
+    pub waveform: Vec<u8>,
 }
 
 /// Why a conversion failed.
@@ -75,5 +77,6 @@ pub async fn voice_note(
         key,
         mime: note.mime_type,
         seconds: note.seconds,
+        waveform: note.waveform,
     })
 }

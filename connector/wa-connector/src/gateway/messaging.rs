@@ -169,16 +169,21 @@ impl Gateway {
         }
         // Voice notes are always re-encoded: phones play only Opus in OGG, and
         // the conversion measures the duration they show.
-        let (key, mime, seconds) = if media.voice_note {
+        let (key, mime, seconds, waveform) = if media.voice_note {
             let note = crate::transcode::voice_note(store, &key)
                 .await
                 .map_err(|e| match e {
                     TranscodeFailure::BadInput(_) => GatewayError::InvalidInput(e.to_string()),
                     e => GatewayError::Unavailable(e.to_string()),
                 })?;
-            (note.key, note.mime, Some(note.seconds))
+            (note.key, note.mime, Some(note.seconds), Some(note.waveform))
         } else {
-            (key, media.media.mime.clone(), media.duration_secs)
+            (
+                key,
+                media.media.mime.clone(),
+                media.duration_secs,
+                media.waveform,
+            )
         };
         let uploaded = handle
             .upload_media(store, &key, kind.media_type(), &mime)
@@ -188,7 +193,7 @@ impl Gateway {
             seconds,
             width: media.width,
             height: media.height,
-            waveform: media.waveform,
+            waveform,
             thumbnail: None,
         };
         let mut message = content::media_message(kind, &uploaded, media.caption, extra);

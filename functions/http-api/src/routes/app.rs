@@ -196,6 +196,8 @@ async fn login_device(call: &Call) -> ApiResult<String> {
         .headers
         .get("x-device-id")
         .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
         .map(str::to_owned)
         .or_else(|| call.query().optional("device_id"));
     if let Some(id) = named {

@@ -19,7 +19,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::input::Input;
 
 /// Every route the API serves, as `(method, pattern)`; `{name}` matches one
-/// path segment. `docs/openapi.json` must list exactly these (a test checks).
+/// path segment. `functions/http-api/openapi.json` must list exactly these (a
+/// test in `tests/stack` checks).
 pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/"),
     ("GET", "/health"),

@@ -57,7 +57,8 @@ pub async fn events(call: &Call) -> ApiResult<ApiResponse> {
 /// `GET /webhook/deliveries?state=pending|delivered|dead&device_id&limit&offset`.
 pub async fn deliveries(call: &Call) -> ApiResult<ApiResponse> {
     let query = call.query();
-    let state = match query.optional("state").as_deref() {
+    // Lower case as documented; the capitalized spelling the results use works too.
+    let state = match query.optional("state").map(|s| s.to_ascii_lowercase()).as_deref() {
         None => None,
         Some("pending") => Some(DeliveryState::Pending),
         Some("delivered") => Some(DeliveryState::Delivered),
