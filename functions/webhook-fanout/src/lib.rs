@@ -35,9 +35,15 @@ const MAX_ANSWER: usize = 4 * 1024;
 #[spin_sdk::http_service]
 async fn handle(request: Request) -> impl IntoResponse {
     if request.method() != Method::POST || request.uri().path() != "/deliver" {
-        return answer(StatusCode::NOT_FOUND, &serde_json::json!({"error": "POST /deliver"}));
+        return answer(
+            StatusCode::NOT_FOUND,
+            &serde_json::json!({"error": "POST /deliver"}),
+        );
     }
-    let body = match Limited::new(request.into_body(), MAX_REQUEST).collect().await {
+    let body = match Limited::new(request.into_body(), MAX_REQUEST)
+        .collect()
+        .await
+    {
         Ok(body) => body.to_bytes(),
         Err(e) => {
             return answer(
@@ -133,7 +139,11 @@ where
             _ => break,
         }
     }
-    String::from_utf8_lossy(&excerpt).trim().chars().take(200).collect()
+    String::from_utf8_lossy(&excerpt)
+        .trim()
+        .chars()
+        .take(200)
+        .collect()
 }
 
 fn convert(outcome: webhook_core::Outcome, excerpt: &str) -> DeliveryOutcome {
@@ -179,4 +189,3 @@ fn answer(status: StatusCode, body: &impl serde::Serialize) -> http::Response<Fu
     );
     response
 }
-
