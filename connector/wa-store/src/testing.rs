@@ -20,7 +20,8 @@ use crate::{
     StoreError, StoredPreKey,
 };
 use crate::{
-    AttemptOutcome, DeliveryAttempt, DeliveryQuery, DeliveryState, NewDelivery, WebhookSettings,
+    AttemptOutcome, DeliveryAttempt, DeliveryQuery, DeliveryState, MAX_DELIVERIES_PAGE,
+    NewDelivery, WebhookSettings,
 };
 
 /// Environment variable naming the PostgreSQL server the tests use.
@@ -2684,6 +2685,11 @@ pub async fn webhook_deliveries_life_cycle(store: DynStore) {
         .await
         .unwrap_err();
     assert!(matches!(bad_limit, StoreError::InvalidInput(_)));
+    let over_limit = store
+        .list_deliveries(&query(None, None, MAX_DELIVERIES_PAGE + 1, 0))
+        .await
+        .unwrap_err();
+    assert!(matches!(over_limit, StoreError::InvalidInput(_)));
 
     // Replay: the dead come back due now with a fresh window; others refuse.
     let replay_at = t0 + Duration::from_secs(10);
@@ -2698,6 +2704,13 @@ pub async fn webhook_deliveries_life_cycle(store: DynStore) {
     assert_eq!(replayed.retry_from, round_millis(replay_at));
     let refused = store.replay_delivery("d1", replay_at).await.unwrap_err();
     assert!(matches!(refused, StoreError::InvalidInput(_)), "{refused}");
+    let pending = store.replay_delivery("d2", replay_at).await.unwrap_err();
+    assert!(matches!(pending, StoreError::InvalidInput(_)), "{pending}");
+    assert_eq!(
+        store.get_delivery("d2").await.unwrap().unwrap().attempts,
+        1,
+        "a refused replay changes nothing"
+    );
     assert!(
         store
             .replay_delivery("nope", replay_at)
@@ -2706,9 +2719,23 @@ pub async fn webhook_deliveries_life_cycle(store: DynStore) {
             .is_none()
     );
 
-    // Deleting the account deletes its deliveries.
+    // Deleting the account deletes its deliveries and its settings.
+    let settings = WebhookSettings {
+        urls: vec!["https://example.com/b".into()],
+        ..WebhookSettings::default()
+    };
+    store.set_webhook_settings(&b, &settings).await.unwrap();
     store.delete_account(&b).await.unwrap();
     assert!(store.get_delivery("d2").await.unwrap().is_none());
+    assert_eq!(store.get_webhook_settings(&b).await.unwrap(), None);
+    assert_eq!(
+        store
+            .count_deliveries(DeliveryState::Pending)
+            .await
+            .unwrap(),
+        1,
+        "only the replayed d3 is left pending"
+    );
 }
 
 fn round_millis(t: SystemTime) -> SystemTime {
