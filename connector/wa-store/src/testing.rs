@@ -2522,8 +2522,8 @@ pub async fn webhook_deliveries_life_cycle(store: DynStore) {
         next_attempt_at: due,
     };
     let planned = vec![
-        new("d1", s1, &a, t0),
-        new("d2", s2, &b, t0 + Duration::from_millis(5)),
+        new("d1", s1, &a, t0 + Duration::from_millis(5)),
+        new("d2", s2, &b, t0),
         new("d3", s3, &a, t0 + Duration::from_secs(3600)),
     ];
     assert!(store.plan_deliveries(start, s3, &planned).await.unwrap());
@@ -2548,16 +2548,17 @@ pub async fn webhook_deliveries_life_cycle(store: DynStore) {
     let lease = now + Duration::from_secs(60);
     let due = store.claim_due_deliveries(now, lease, 10).await.unwrap();
     let ids: Vec<&str> = due.iter().map(|d| d.delivery.id.as_str()).collect();
-    assert_eq!(ids, ["d1", "d2"]);
-    assert_eq!(due[0].payload, r#"{"n":1}"#);
-    assert_eq!(due[0].delivery.event_name, "message");
-    assert_eq!(due[1].delivery.account, b);
+    assert_eq!(ids, ["d2", "d1"], "oldest due first, not event order");
+    assert_eq!(due[1].payload, r#"{"n":1}"#);
+    assert_eq!(due[1].delivery.event_name, "message");
+    assert_eq!(due[0].delivery.account, b);
+    assert_eq!(due[0].delivery.event_name, "message.ack");
     assert_eq!(
-        due[0].headers,
+        due[1].headers,
         vec![("X-Api-Key".to_owned(), "k".to_owned())]
     );
-    assert_eq!(due[0].secret.as_deref(), Some("s3cr3t"));
-    assert!(!format!("{:?}", due[0]).contains("s3cr3t"));
+    assert_eq!(due[1].secret.as_deref(), Some("s3cr3t"));
+    assert!(!format!("{:?}", due[1]).contains("s3cr3t"));
     assert!(
         store
             .claim_due_deliveries(now, lease, 10)

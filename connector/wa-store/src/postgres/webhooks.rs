@@ -184,17 +184,17 @@ impl WebhookStore for PostgresStore {
             &client,
             &format!(
                 "WITH due AS (
-                     SELECT id FROM webhook_deliveries
+                     SELECT id, next_attempt_at AS due_at FROM webhook_deliveries
                      WHERE state = 'pending' AND next_attempt_at <= $1
                      ORDER BY next_attempt_at, event_seq LIMIT $3
                      FOR UPDATE SKIP LOCKED),
                  claimed AS (
                      UPDATE webhook_deliveries w SET next_attempt_at = $2
                      FROM due WHERE w.id = due.id
-                     RETURNING w.*)
+                     RETURNING w.*, due.due_at)
                  SELECT {DELIVERY_COLUMNS}, e.payload, d.headers, d.secret
                  FROM claimed d JOIN events e ON e.seq = d.event_seq
-                 ORDER BY d.event_seq"
+                 ORDER BY d.due_at, d.event_seq"
             ),
             &[&now, &lease, &limit],
         )
