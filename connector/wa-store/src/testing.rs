@@ -72,6 +72,7 @@ macro_rules! store_integration_tests {
             media_stored_key_is_recorded,
             webhook_settings_round_trip,
             webhook_deliveries_life_cycle,
+            webhook_planners_race_once,
         );
 
         #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -2741,4 +2742,45 @@ pub async fn webhook_deliveries_life_cycle(store: DynStore) {
 
 fn round_millis(t: SystemTime) -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(t.duration_since(UNIX_EPOCH).unwrap().as_millis() as u64)
+}
+
+/// Planners racing from the same cursor: exactly one wins, and only its
+/// deliveries are written.
+pub async fn webhook_planners_race_once(store: DynStore) {
+    let a = new_account(&store, "wh-race").await;
+    let start = store.webhook_cursor().await.unwrap();
+    let seq = store
+        .append_event(&a, &event("message", r#"{"n":1}"#))
+        .await
+        .unwrap();
+    let mut racers = Vec::new();
+    for i in 0..8 {
+        let store = store.clone();
+        let a = a.clone();
+        racers.push(tokio::spawn(async move {
+            let planned = [NewDelivery {
+                id: format!("race-{i}"),
+                event_seq: seq,
+                account: a,
+                url: "https://example.com/hook".into(),
+                headers: Vec::new(),
+                secret: None,
+                next_attempt_at: SystemTime::now(),
+            }];
+            store.plan_deliveries(start, seq, &planned).await.unwrap()
+        }));
+    }
+    let mut won = 0;
+    for racer in racers {
+        won += usize::from(racer.await.unwrap());
+    }
+    assert_eq!(won, 1, "exactly one planner moves the cursor");
+    assert_eq!(store.webhook_cursor().await.unwrap(), seq);
+    assert_eq!(
+        store
+            .count_deliveries(DeliveryState::Pending)
+            .await
+            .unwrap(),
+        1
+    );
 }
