@@ -136,7 +136,8 @@ async fn a_curl_client_sends_text_image_and_voice_and_gets_signed_replies() {
         let found = wanted.iter().all(|id| {
             events.iter().any(|e| {
                 e["event"] == "message"
-                    && e["device_id"] == "ann"
+                    && e["device_id"] == format!("{ANN}@s.whatsapp.net").as_str()
+                    && e["session_id"] == "ann"
                     && e["payload"]["id"] == id.as_str()
             })
         });

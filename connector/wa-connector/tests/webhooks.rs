@@ -59,7 +59,8 @@ async fn events_arrive_signed_and_failures_are_retried_until_delivered() {
         })
         .await;
     let body = got.json();
-    assert_eq!(body["device_id"], "bob");
+    assert_eq!(body["device_id"], format!("{BOB}@s.whatsapp.net"));
+    assert_eq!(body["session_id"], "bob");
     assert_eq!(body["payload"]["body"], "hook me");
     assert_eq!(
         got.header("x-hub-signature-256"),
@@ -80,13 +81,13 @@ async fn events_arrive_signed_and_failures_are_retried_until_delivered() {
     // Connection events are delivered too (GOWA has none).
     receiver
         .wait_for(LONG, |r| {
-            r.json()["event"] == "connection.connected" && r.json()["device_id"] == "ann"
+            r.json()["event"] == "connection.connected" && r.json()["session_id"] == "ann"
         })
         .await;
     // Ann gets the delivery receipt.
     receiver
         .wait_for(LONG, |r| {
-            r.json()["event"] == "message.ack" && r.json()["device_id"] == "ann"
+            r.json()["event"] == "message.ack" && r.json()["session_id"] == "ann"
         })
         .await;
 
@@ -303,7 +304,7 @@ async fn per_device_webhooks_with_headers_and_secrets_survive_a_crash() {
     for r in receiver.received() {
         let body = r.json();
         assert_eq!(
-            (body["device_id"].as_str(), body["event"].as_str()),
+            (body["session_id"].as_str(), body["event"].as_str()),
             (Some("bob"), Some("message"))
         );
     }

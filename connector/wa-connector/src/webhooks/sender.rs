@@ -8,11 +8,13 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use std::collections::HashMap;
+
 use futures_util::StreamExt;
 use rand_core::{OsRng, RngCore};
 use tokio::sync::Notify;
 use tracing::{debug, info, warn};
-use wa_store::{AttemptOutcome, DeliveryAttempt, DueDelivery, DynStore};
+use wa_store::{AccountId, AttemptOutcome, DeliveryAttempt, DueDelivery, DynStore};
 
 use super::{Deliver, DeliveryOutcome, DeliveryRequest, WebhookOptions};
 
@@ -53,8 +55,23 @@ pub async fn send_due(
     let batch = u32::try_from(options.concurrency.max(1) * 4).unwrap_or(u32::MAX);
     let due = store.claim_due_deliveries(now, lease, batch).await?;
     let count = due.len();
+    // GOWA names the account by its phone JID in `device_id`.
+    let mut jids: HashMap<AccountId, Option<String>> = HashMap::new();
+    for delivery in &due {
+        let account = &delivery.delivery.account;
+        if !jids.contains_key(account) {
+            let jid = match store.get_account(account).await {
+                Ok(found) => found.jid.map(|j| user_jid(&j)),
+                Err(_) => None,
+            };
+            jids.insert(account.clone(), jid);
+        }
+    }
     let mut attempts = futures_util::stream::iter(due)
-        .map(|delivery| attempt(deliverer, options, delivery))
+        .map(|delivery| {
+            let jid = jids.get(&delivery.delivery.account).cloned().flatten();
+            attempt(deliverer, options, delivery, jid)
+        })
         .buffer_unordered(options.concurrency.max(1));
     while let Some(done) = attempts.next().await {
         // Recorded one by one: an attempt made is never forgotten because a
@@ -70,13 +87,14 @@ async fn attempt(
     deliverer: &dyn Deliver,
     options: &WebhookOptions,
     due: DueDelivery,
+    jid: Option<String>,
 ) -> DeliveryAttempt {
     let number = due.delivery.attempts + 1;
     let now = SystemTime::now();
     let request = DeliveryRequest {
         id: due.delivery.id.clone(),
         url: due.delivery.url.clone(),
-        body: body(&due),
+        body: body(&due, jid.as_deref()),
         event: due.delivery.event_name.clone(),
         secret: due.secret.clone(),
         headers: due.headers.clone(),
@@ -142,14 +160,46 @@ async fn attempt(
     }
 }
 
-/// GOWA's body: `{"event", "device_id", "payload"}`, the payload as stored.
-fn body(due: &DueDelivery) -> String {
+/// GOWA's body: `{"event", "device_id", "session_id", "payload"}` — `device_id`
+/// the account's phone JID (its id until it is linked), `session_id` the
+/// gateway's account id, the payload as stored.
+fn body(due: &DueDelivery, jid: Option<&str>) -> String {
     let payload: serde_json::Value = serde_json::from_str(&due.payload)
         .unwrap_or_else(|_| serde_json::Value::String(due.payload.clone()));
+    let account = due.delivery.account.to_string();
     serde_json::json!({
         "event": due.delivery.event_name,
-        "device_id": due.delivery.account.to_string(),
+        "device_id": jid.unwrap_or(&account),
+        "session_id": account,
         "payload": payload,
     })
     .to_string()
+}
+
+/// `15550001111:3@s.whatsapp.net` → `15550001111@s.whatsapp.net`.
+fn user_jid(device_jid: &str) -> String {
+    match device_jid.split_once('@') {
+        Some((user, server)) => {
+            let user = user.split(':').next().unwrap_or(user);
+            format!("{user}@{server}")
+        }
+        None => device_jid.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::user_jid;
+
+    #[test]
+    fn device_part_is_dropped() {
+        assert_eq!(
+            user_jid("15550001111:3@s.whatsapp.net"),
+            "15550001111@s.whatsapp.net"
+        );
+        assert_eq!(
+            user_jid("15550001111@s.whatsapp.net"),
+            "15550001111@s.whatsapp.net"
+        );
+    }
 }
