@@ -78,6 +78,14 @@ pub fn ensure_ffmpeg() -> Result {
     install::apt(&["ffmpeg"], "the media transcoding tests")
 }
 
+/// Makes sure headless Chromium is on PATH (the dashboard's browser test).
+pub fn ensure_chromium() -> Result {
+    if runs("chromium", "--version") {
+        return Ok(());
+    }
+    install::apt(&["chromium"], "the dashboard's browser test")
+}
+
 /// Returns the path of a working `wasmtime` CLI, installing it if needed.
 pub fn ensure_wasmtime_cli() -> Result<PathBuf> {
     if let Ok(path) = std::env::var("WA_WASMTIME_CLI") {

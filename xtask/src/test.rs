@@ -12,6 +12,7 @@ pub fn run(args: &[String]) -> Result {
     let runner_args: Vec<&String> = args.iter().skip_while(|arg| *arg != "--").skip(1).collect();
 
     services::ensure_ffmpeg()?;
+    services::ensure_chromium()?;
     let wasmtime_cli = services::ensure_wasmtime_cli()?;
     let components = components::build(&cx, true)?;
     let services = Services::start(&cx)?;
