@@ -36,7 +36,9 @@ impl Connector {
             .unwrap_or_else(|| DEFAULT_URL.to_owned());
         Self {
             base: base.trim_end_matches('/').to_owned(),
-            token: std::env::var("CONNECTOR_TOKEN").ok().filter(|t| !t.is_empty()),
+            token: std::env::var("CONNECTOR_TOKEN")
+                .ok()
+                .filter(|t| !t.is_empty()),
         }
     }
 
@@ -49,7 +51,9 @@ impl Connector {
     ) -> ApiResult<T> {
         let body = serde_json::to_vec(&args)
             .map_err(|e| ApiError::internal(format!("cannot encode the call: {e}")))?;
-        let answer = self.post(interface, function, "", body.into(), "application/json").await?;
+        let answer = self
+            .post(interface, function, "", body.into(), "application/json")
+            .await?;
         decode(&answer)
     }
 
@@ -69,7 +73,13 @@ impl Connector {
     pub async fn put_media(&self, mime: &str, bytes: Bytes) -> ApiResult<MediaRef> {
         let query = format!("?mime={}", percent_encode(mime));
         let answer = self
-            .post("media", "put-media", &query, bytes, "application/octet-stream")
+            .post(
+                "media",
+                "put-media",
+                &query,
+                bytes,
+                "application/octet-stream",
+            )
             .await?;
         let result: Result<MediaRef, GatewayError> = decode(&answer)?;
         result.map_err(ApiError::from)
@@ -144,8 +154,11 @@ struct Answer {
 }
 
 fn decode<T: DeserializeOwned>(answer: &Answer) -> ApiResult<T> {
-    serde_json::from_slice(&answer.body)
-        .map_err(|e| ApiError::internal(format!("the connector's answer does not match the contract: {e}")))
+    serde_json::from_slice(&answer.body).map_err(|e| {
+        ApiError::internal(format!(
+            "the connector's answer does not match the contract: {e}"
+        ))
+    })
 }
 
 fn unreachable_connector(detail: &str) -> ApiError {

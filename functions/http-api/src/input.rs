@@ -83,9 +83,8 @@ impl Input {
         }
         match essence.as_str() {
             "multipart/form-data" => {
-                let boundary = parameter(content_type, "boundary").ok_or_else(|| {
-                    ApiError::validation("multipart body without a boundary")
-                })?;
+                let boundary = parameter(content_type, "boundary")
+                    .ok_or_else(|| ApiError::validation("multipart body without a boundary"))?;
                 input.add_multipart(&boundary, &body)?;
             }
             "application/x-www-form-urlencoded" => input.add_urlencoded(&body),
@@ -135,7 +134,10 @@ impl Input {
                 next
             };
             let headers = String::from_utf8_lossy(&body[headers_start..headers_end]);
-            self.add_part(&headers, body.slice(content_start..content_end.max(content_start)))?;
+            self.add_part(
+                &headers,
+                body.slice(content_start..content_end.max(content_start)),
+            )?;
             rest = next + delimiter.len();
         }
     }
@@ -226,11 +228,9 @@ impl Input {
     pub fn number<T: FromStr>(&self, name: &str) -> ApiResult<Option<T>> {
         match self.optional(name) {
             None => Ok(None),
-            Some(text) => text
-                .trim()
-                .parse()
-                .map(Some)
-                .map_err(|_| ApiError::validation(format!("{name}: `{text}` is not a valid number"))),
+            Some(text) => text.trim().parse().map(Some).map_err(|_| {
+                ApiError::validation(format!("{name}: `{text}` is not a valid number"))
+            }),
         }
     }
 
@@ -244,12 +244,16 @@ impl Input {
                     .map(|item| match item {
                         Value::String(s) => Ok(s.clone()),
                         Value::Number(n) => Ok(n.to_string()),
-                        _ => Err(ApiError::validation(format!("{name}: items must be strings"))),
+                        _ => Err(ApiError::validation(format!(
+                            "{name}: items must be strings"
+                        ))),
                     })
                     .collect(),
                 Value::String(s) => Ok(split_list(s)),
                 Value::Null => Ok(Vec::new()),
-                _ => Err(ApiError::validation(format!("{name}: must be a list of strings"))),
+                _ => Err(ApiError::validation(format!(
+                    "{name}: must be a list of strings"
+                ))),
             };
         }
         let values = self
@@ -271,7 +275,9 @@ impl Input {
                 .iter()
                 .map(|(k, v)| match v {
                     Value::String(s) => Ok((k.clone(), s.clone())),
-                    _ => Err(ApiError::validation(format!("{name}: values must be strings"))),
+                    _ => Err(ApiError::validation(format!(
+                        "{name}: values must be strings"
+                    ))),
                 })
                 .collect(),
             Some(Value::Null) | None => Ok(self
@@ -294,7 +300,9 @@ impl Input {
 
     /// Whether a JSON field has a type other than what `text` can read.
     pub fn has_field(&self, name: &str) -> bool {
-        self.json.contains_key(name) || self.form.contains_key(name) || self.files.contains_key(name)
+        self.json.contains_key(name)
+            || self.form.contains_key(name)
+            || self.files.contains_key(name)
     }
 }
 
@@ -348,7 +356,10 @@ pub fn percent_decode(bytes: &[u8]) -> String {
         match bytes[i] {
             b'+' => out.push(b' '),
             b'%' if i + 2 < bytes.len() => {
-                match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                match u8::from_str_radix(
+                    std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
+                    16,
+                ) {
                     Ok(b) => {
                         out.push(b);
                         i += 2;

@@ -173,7 +173,9 @@ async fn fetch(url: &str, limit: Limit) -> ApiResult<Fetched> {
         }
     };
     if bytes.is_empty() {
-        return Err(ApiError::validation(format!("{url} returned an empty file")));
+        return Err(ApiError::validation(format!(
+            "{url} returned an empty file"
+        )));
     }
     let file_name = uri
         .path()
@@ -196,7 +198,9 @@ fn allow_private() -> bool {
 /// (Names that resolve to private addresses are the host's to refuse.)
 fn is_private_host(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    if host.eq_ignore_ascii_case("localhost") || host.ends_with(".localhost") || host.ends_with(".local")
+    if host.eq_ignore_ascii_case("localhost")
+        || host.ends_with(".localhost")
+        || host.ends_with(".local")
     {
         return true;
     }
@@ -214,9 +218,9 @@ fn is_private_host(host: &str) -> bool {
                 || ip.is_unspecified()
                 || (ip.segments()[0] & 0xfe00) == 0xfc00
                 || (ip.segments()[0] & 0xffc0) == 0xfe80
-                || ip.to_ipv4_mapped().is_some_and(|v4| {
-                    v4.is_loopback() || v4.is_private() || v4.is_link_local()
-                })
+                || ip
+                    .to_ipv4_mapped()
+                    .is_some_and(|v4| v4.is_loopback() || v4.is_private() || v4.is_link_local())
         }
         Err(_) => false,
     }

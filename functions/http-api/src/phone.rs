@@ -35,7 +35,9 @@ pub fn user(phone: &str) -> ApiResult<String> {
     let phone = phone.trim();
     match phone.split_once('@') {
         Some((user, USER_SERVER | "c.us")) => user_jid(user),
-        Some(_) => Err(ApiError::invalid_jid(format!("`{phone}` is not a user JID"))),
+        Some(_) => Err(ApiError::invalid_jid(format!(
+            "`{phone}` is not a user JID"
+        ))),
         None => user_jid(phone),
     }
 }

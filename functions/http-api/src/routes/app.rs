@@ -192,15 +192,7 @@ pub fn openapi() -> ApiResponse {
 /// The device a login is for: the named one (created if new), else the only
 /// one, else a new one when none exists yet.
 async fn login_device(call: &Call) -> ApiResult<String> {
-    let named = call
-        .headers
-        .get("x-device-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(str::to_owned)
-        .or_else(|| call.query().optional("device_id"));
-    if let Some(id) = named {
+    if let Some(id) = call.named_device() {
         let account = devices::create_account(&call.connector, Some(&id)).await?;
         return Ok(account.id);
     }

@@ -20,6 +20,21 @@ struct Page<T: Serialize> {
     pagination: Pagination,
 }
 
+impl<T: Serialize> Page<T> {
+    /// One page; `total` counts what this page holds (the store is not asked
+    /// for a full count).
+    fn new(data: Vec<T>, limit: u32, offset: u32) -> Self {
+        Page {
+            pagination: Pagination {
+                limit,
+                offset,
+                total: data.len(),
+            },
+            data,
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct Pagination {
     limit: u32,
@@ -66,14 +81,7 @@ pub async fn list(call: &Call) -> ApiResult<ApiResponse> {
         .collect();
     Ok(envelope::success(
         "Success get chat list",
-        Page {
-            pagination: Pagination {
-                limit,
-                offset,
-                total: data.len(),
-            },
-            data,
-        },
+        Page::new(data, limit, offset),
     ))
 }
 
@@ -150,14 +158,7 @@ pub async fn messages(call: &Call) -> ApiResult<ApiResponse> {
         .collect();
     Ok(envelope::success(
         "Success get chat messages",
-        Page {
-            pagination: Pagination {
-                limit,
-                offset,
-                total: data.len(),
-            },
-            data,
-        },
+        Page::new(data, limit, offset),
     ))
 }
 

@@ -67,7 +67,9 @@ pub async fn existing(connector: &Connector, id: &str) -> ApiResult<String> {
 
 /// Creates (or returns) an account and starts linking it.
 pub async fn create_account(connector: &Connector, id: Option<&str>) -> ApiResult<Account> {
-    connector.try_call("accounts", "create-account", (id,)).await
+    connector
+        .try_call("accounts", "create-account", (id,))
+        .await
 }
 
 /// Drops and re-opens an account's connection.

@@ -104,18 +104,22 @@ impl Call {
         Ok(input)
     }
 
-    /// The account the request is for: `X-Device-Id`, else `?device_id=`, else
-    /// the only account when there is exactly one (GOWA's rule).
-    pub async fn device(&self) -> ApiResult<String> {
-        let named = self
-            .headers
+    /// The device the client names: `X-Device-Id`, else `?device_id=` (blank
+    /// values name nothing).
+    pub fn named_device(&self) -> Option<String> {
+        self.headers
             .get("x-device-id")
             .and_then(|v| v.to_str().ok())
             .map(str::trim)
             .filter(|v| !v.is_empty())
             .map(str::to_owned)
-            .or_else(|| self.query().optional("device_id"));
-        if let Some(id) = named {
+            .or_else(|| self.query().optional("device_id"))
+    }
+
+    /// The account the request is for: the named one, else the only account
+    /// when there is exactly one (GOWA's rule).
+    pub async fn device(&self) -> ApiResult<String> {
+        if let Some(id) = self.named_device() {
             return devices::existing(&self.connector, &id).await;
         }
         let accounts = devices::list(&self.connector).await?;
@@ -160,7 +164,10 @@ pub async fn dispatch(request: Request) -> ApiResponse {
     let path = std::env::var("APP_BASE_PATH")
         .ok()
         .filter(|base| !base.is_empty())
-        .and_then(|base| path.strip_prefix(base.trim_end_matches('/')).map(str::to_owned))
+        .and_then(|base| {
+            path.strip_prefix(base.trim_end_matches('/'))
+                .map(str::to_owned)
+        })
         .unwrap_or(path);
     let method = request.method().clone();
     let Some((pattern, param)) = match_route(method.as_str(), &path) else {
@@ -236,7 +243,9 @@ pub async fn dispatch(request: Request) -> ApiResponse {
         "/webhook/deliveries" => webhooks::deliveries(&call).await,
         "/webhook/deliveries/{id}/replay" => webhooks::replay(&call).await,
         "/openapi.json" => Ok(app::openapi()),
-        _ => Err(ApiError::internal(format!("route {pattern} has no handler"))),
+        _ => Err(ApiError::internal(format!(
+            "route {pattern} has no handler"
+        ))),
     };
     answer.unwrap_or_else(ApiError::into_response)
 }
@@ -250,7 +259,10 @@ fn match_route(method: &str, path: &str) -> Option<(&'static str, String)> {
 
 /// Whether `path` fits `pattern`; the `{…}` segment's value when it does.
 fn matches(pattern: &str, path: &str) -> Option<String> {
-    let path = path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(path);
+    let path = path
+        .strip_suffix('/')
+        .filter(|p| !p.is_empty())
+        .unwrap_or(path);
     let mut pattern_parts = pattern.split('/');
     let mut path_parts = path.split('/');
     let mut param = String::new();

@@ -36,52 +36,75 @@ pub async fn message(call: &mut Call) -> ApiResult<ApiResponse> {
 
 /// `POST /send/image`: `image` (file) or `image_url`, `caption`.
 pub async fn image(call: &mut Call) -> ApiResult<ApiResponse> {
-    let limit = Limit::Image;
-    let input = call.body(limit.body_bytes()).await?;
-    refuse_view_once(&input)?;
-    let file = media::from_input(&input, "image", "image_url", limit).await?;
-    media::expect_kind(&file, "image/", "image")?;
-    let content = upload(call, file, MediaKind::Image, &input).await?;
-    send(call, &input, content).await
+    send_media(
+        call,
+        MediaKind::Image,
+        Limit::Image,
+        "image",
+        Some("image/"),
+    )
+    .await
 }
 
 /// `POST /send/file`: `file` (any type), `caption`.
 pub async fn file(call: &mut Call) -> ApiResult<ApiResponse> {
-    let limit = Limit::Document;
-    let input = call.body(limit.body_bytes()).await?;
-    let file = media::from_input(&input, "file", "file_url", limit).await?;
-    let content = upload(call, file, MediaKind::Document, &input).await?;
-    send(call, &input, content).await
+    send_media(call, MediaKind::Document, Limit::Document, "file", None).await
 }
 
 /// `POST /send/video`: `video` (file) or `video_url`, `caption`, `gif_playback`.
 pub async fn video(call: &mut Call) -> ApiResult<ApiResponse> {
-    let limit = Limit::Video;
-    let input = call.body(limit.body_bytes()).await?;
-    refuse_view_once(&input)?;
-    let file = media::from_input(&input, "video", "video_url", limit).await?;
-    media::expect_kind(&file, "video/", "video")?;
-    let content = upload(call, file, MediaKind::Video, &input).await?;
-    send(call, &input, content).await
+    send_media(
+        call,
+        MediaKind::Video,
+        Limit::Video,
+        "video",
+        Some("video/"),
+    )
+    .await
 }
 
 /// `POST /send/audio`: `audio` (file) or `audio_url`; `ptt=true` sends a voice note.
 pub async fn audio(call: &mut Call) -> ApiResult<ApiResponse> {
-    let limit = Limit::Audio;
-    let input = call.body(limit.body_bytes()).await?;
-    let file = media::from_input(&input, "audio", "audio_url", limit).await?;
-    media::expect_kind(&file, "audio/", "audio")?;
-    let content = upload(call, file, MediaKind::Audio, &input).await?;
-    send(call, &input, content).await
+    send_media(
+        call,
+        MediaKind::Audio,
+        Limit::Audio,
+        "audio",
+        Some("audio/"),
+    )
+    .await
 }
 
 /// `POST /send/sticker`: `sticker` (file) or `sticker_url`, a WebP image.
 pub async fn sticker(call: &mut Call) -> ApiResult<ApiResponse> {
-    let limit = Limit::Image;
+    send_media(
+        call,
+        MediaKind::Sticker,
+        Limit::Image,
+        "sticker",
+        Some("image/"),
+    )
+    .await
+}
+
+/// The media sends' common path: read the body within the kind's limit, take
+/// the file from `field` (or `<field>_url`), check its family, store it, send.
+async fn send_media(
+    call: &mut Call,
+    kind: MediaKind,
+    limit: Limit,
+    field: &str,
+    family: Option<&str>,
+) -> ApiResult<ApiResponse> {
     let input = call.body(limit.body_bytes()).await?;
-    let file = media::from_input(&input, "sticker", "sticker_url", limit).await?;
-    media::expect_kind(&file, "image/", "sticker")?;
-    let content = upload(call, file, MediaKind::Sticker, &input).await?;
+    if matches!(kind, MediaKind::Image | MediaKind::Video) {
+        refuse_view_once(&input)?;
+    }
+    let file = media::from_input(&input, field, &format!("{field}_url"), limit).await?;
+    if let Some(family) = family {
+        media::expect_kind(&file, family, field)?;
+    }
+    let content = upload(call, file, kind, &input).await?;
     send(call, &input, content).await
 }
 
@@ -185,9 +208,7 @@ async fn upload(
         kind,
         media: stored,
         caption: match kind {
-            MediaKind::Image | MediaKind::Video | MediaKind::Document => {
-                input.optional("caption")
-            }
+            MediaKind::Image | MediaKind::Video | MediaKind::Document => input.optional("caption"),
             MediaKind::Audio | MediaKind::Sticker => None,
         },
         file_name: file.file_name,
@@ -209,4 +230,3 @@ fn refuse_view_once(input: &Input) -> ApiResult<()> {
     }
     Ok(())
 }
-

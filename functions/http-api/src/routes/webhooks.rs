@@ -27,8 +27,12 @@ pub async fn patch(call: &mut Call) -> ApiResult<ApiResponse> {
     let present = |name: &str| input.has_field(name);
     let patch = WebhookPatch {
         urls: present("urls").then(|| input.list("urls")).transpose()?,
-        events: present("events").then(|| input.list("events")).transpose()?,
-        headers: present("headers").then(|| input.pairs("headers")).transpose()?,
+        events: present("events")
+            .then(|| input.list("events"))
+            .transpose()?,
+        headers: present("headers")
+            .then(|| input.pairs("headers"))
+            .transpose()?,
         secret: input.text("secret"),
     };
     let config: WebhookConfig = call
@@ -58,7 +62,11 @@ pub async fn events(call: &Call) -> ApiResult<ApiResponse> {
 pub async fn deliveries(call: &Call) -> ApiResult<ApiResponse> {
     let query = call.query();
     // Lower case as documented; the capitalized spelling the results use works too.
-    let state = match query.optional("state").map(|s| s.to_ascii_lowercase()).as_deref() {
+    let state = match query
+        .optional("state")
+        .map(|s| s.to_ascii_lowercase())
+        .as_deref()
+    {
         None => None,
         Some("pending") => Some(DeliveryState::Pending),
         Some("delivered") => Some(DeliveryState::Delivered),
