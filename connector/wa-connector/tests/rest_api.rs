@@ -587,16 +587,9 @@ async fn media_and_rich_messages_arrive_and_download_byte_identical() {
     // Bob reacts to Ann's poll; Ann edits and revokes her own messages; Bob may
     // not revoke Ann's.
     let first = gw
-        .post(
-            Some("ann"),
-            "/send/message",
-            json!({"phone": BOB, "message": "edit me"}),
-        )
-        .await
-        .ok();
-    let first_id = first["message_id"].as_str().unwrap().to_owned();
-    gw.wait_for_message("bob", ANN, |m| m["id"] == first_id.as_str())
+        .send_and_receive(("ann", BOB), ("bob", ANN), "edit me")
         .await;
+    let first_id = first["id"].as_str().unwrap().to_owned();
     gw.post(
         Some("bob"),
         &format!("/message/{first_id}/reaction"),
@@ -693,16 +686,7 @@ async fn groups_are_created_read_and_changed() {
     assert!(members.contains(&jid(BOB).as_str()), "{info}");
 
     // A message to the group reaches Bob; Cy is added and gets the next one.
-    let sent = gw
-        .post(
-            Some("ann"),
-            "/send/message",
-            json!({"phone": group, "message": "welcome"}),
-        )
-        .await
-        .ok();
-    let id = sent["message_id"].as_str().unwrap().to_owned();
-    gw.wait_for_message("bob", &group, |m| m["id"] == id.as_str())
+    gw.send_and_receive(("ann", &group), ("bob", &group), "welcome")
         .await;
     let added = gw
         .post(
@@ -713,16 +697,7 @@ async fn groups_are_created_read_and_changed() {
         .await
         .ok();
     assert_eq!(added[0]["status"], "success", "{added}");
-    let next = gw
-        .post(
-            Some("ann"),
-            "/send/message",
-            json!({"phone": group, "message": "hi cy"}),
-        )
-        .await
-        .ok();
-    let next_id = next["message_id"].as_str().unwrap().to_owned();
-    gw.wait_for_message("cy", &group, |m| m["id"] == next_id.as_str())
+    gw.send_and_receive(("ann", &group), ("cy", &group), "hi cy")
         .await;
 
     // Bad group input.

@@ -40,15 +40,7 @@ async fn events_arrive_signed_and_failures_are_retried_until_delivered() {
     gw.link("ann", ANN).await;
     gw.link("bob", BOB).await;
 
-    let sent = gw
-        .post(
-            Some("ann"),
-            "/send/message",
-            json!({"phone": BOB, "message": "hook me"}),
-        )
-        .await
-        .ok();
-    let id = sent["message_id"].as_str().unwrap().to_owned();
+    let id = gw.send_text("ann", BOB, "hook me").await;
 
     // Bob's `message` event, GOWA's body, signed.
     let got = receiver
@@ -274,15 +266,7 @@ async fn per_device_webhooks_with_headers_and_secrets_survive_a_crash() {
 
     // The receiver is down; a message for Bob waits as a pending delivery.
     receiver.set_default(Reply::Status(503));
-    let first = gw
-        .post(
-            Some("ann"),
-            "/send/message",
-            json!({"phone": BOB, "message": "while down"}),
-        )
-        .await
-        .ok();
-    let first_id = first["message_id"].as_str().unwrap().to_owned();
+    let first_id = gw.send_text("ann", BOB, "while down").await;
     receiver
         .wait_for(LONG, |r| r.json()["payload"]["id"] == first_id.as_str())
         .await;

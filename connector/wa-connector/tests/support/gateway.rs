@@ -209,6 +209,33 @@ impl Gateway {
         self.request(request).await
     }
 
+    /// Sends `text` from `device` to `phone` (a number or JID) through
+    /// `/send/message` and returns the message id.
+    pub async fn send_text(&self, device: &str, phone: &str, text: &str) -> String {
+        let sent = self
+            .post(
+                Some(device),
+                "/send/message",
+                serde_json::json!({"phone": phone, "message": text}),
+            )
+            .await
+            .ok();
+        sent["message_id"].as_str().expect("message_id").to_owned()
+    }
+
+    /// Sends `text` and waits until `receiver` sees it in its chat `chat`;
+    /// returns the message as `receiver`'s history shows it.
+    pub async fn send_and_receive(
+        &self,
+        (device, phone): (&str, &str),
+        (receiver, chat): (&str, &str),
+        text: &str,
+    ) -> Value {
+        let id = self.send_text(device, phone, text).await;
+        self.wait_for_message(receiver, chat, |m| m["id"] == id.as_str())
+            .await
+    }
+
     /// Links device `id` as phone `phone` through the API's QR login and waits
     /// until it is connected; returns the account's JID.
     pub async fn link(&self, id: &str, phone: &str) -> String {
