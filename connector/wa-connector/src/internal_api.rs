@@ -76,6 +76,7 @@ pub const FUNCTIONS: &[(&str, &str)] = &[
     ("webhooks", "set-webhook"),
     ("webhooks", "list-deliveries"),
     ("webhooks", "replay-delivery"),
+    ("webhooks", "report-outcome"),
 ];
 
 /// Answers one internal request.
@@ -192,6 +193,13 @@ async fn dispatch(
         }
         ("webhooks", "list-deliveries") => call!(gateway, body, webhooks::list_deliveries(query)),
         ("webhooks", "replay-delivery") => call!(gateway, body, webhooks::replay_delivery(id)),
+        ("webhooks", "report-outcome") => {
+            call!(
+                gateway,
+                body,
+                webhooks::report_outcome(id, attempt, outcome)
+            )
+        }
         _ => error(StatusCode::NOT_FOUND, "no such function"),
     }
 }

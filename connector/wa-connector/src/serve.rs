@@ -83,7 +83,8 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
         Deployment {
             host: "wa-connector".to_owned(),
         },
-    );
+    )
+    .with_webhook_retry_window(config.webhook_retry_window);
     let host_config = HostConfig {
         request_timeout: config.request_timeout,
         cache_dir: Some(cache_dir),

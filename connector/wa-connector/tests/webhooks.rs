@@ -293,3 +293,114 @@ async fn per_device_webhooks_with_headers_and_secrets_survive_a_crash() {
         );
     }
 }
+
+/// Calls the internal endpoint as a cloud-mode function would.
+async fn internal(gw: &Gateway, token: &str, function: &str, args: Value) -> (u16, Value) {
+    let response = gw
+        .http
+        .post(format!("{}/internal/v1/webhooks/{function}", gw.base))
+        .bearer_auth(token)
+        .json(&args)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outcomes_reported_from_outside_are_recorded_once() {
+    const TOKEN: &str = "internal-token-for-tests";
+    let receiver = Receiver::start().await;
+    // The in-process sender's attempt fails and is not due again for an hour,
+    // so the reports below are the only thing that moves the delivery.
+    receiver.set_default(Reply::RetryAfter(3600));
+    let gw = Gateway::start(
+        "webhooks-report",
+        &[
+            ("WHATSAPP_WEBHOOK", &receiver.url()),
+            ("WHATSAPP_WEBHOOK_EVENTS", "connection.connected"),
+            ("INTERNAL_API_TOKEN", TOKEN),
+        ],
+    )
+    .await;
+    gw.link("ann", ANN).await;
+    receiver.wait_for(LONG, |r| r.answered == Some(503)).await;
+    let deadline = tokio::time::Instant::now() + LONG;
+    let delivery = loop {
+        let all = deliveries(&gw, "limit=10").await;
+        if let Some(d) = all.iter().find(|d| d["attempts"] == 1) {
+            break d.clone();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{all:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let id = delivery["id"].as_str().unwrap();
+
+    // Attempt 2 failed again: pending, its next attempt honouring Retry-After.
+    let retry = json!({"Retry": {"status": 503, "reason": "busy", "retry_after_secs": 120}});
+    let (status, answer) = internal(&gw, TOKEN, "report-outcome", json!([id, 2, retry])).await;
+    assert_eq!(status, 200, "{answer}");
+    let d = &answer["Ok"];
+    assert_eq!(
+        (d["state"].as_str(), d["attempts"].as_u64()),
+        (Some("Pending"), Some(2)),
+        "{answer}"
+    );
+    assert_eq!(d["last_error"], "busy");
+    let next = d["next_attempt_at"].as_u64().unwrap();
+    let updated = d["updated_at"].as_u64().unwrap();
+    assert!(next >= updated + 119_000, "{answer}");
+
+    // Attempt 3 delivered; the same report again (a redelivered queue message)
+    // and one for an attempt out of turn change nothing.
+    for attempt in [3, 3, 7] {
+        let (status, answer) = internal(
+            &gw,
+            TOKEN,
+            "report-outcome",
+            json!([id, attempt, {"Delivered": 204}]),
+        )
+        .await;
+        assert_eq!(status, 200, "{answer}");
+        let d = &answer["Ok"];
+        assert_eq!(
+            (
+                d["state"].as_str(),
+                d["attempts"].as_u64(),
+                d["last_status"].as_u64()
+            ),
+            (Some("Delivered"), Some(3), Some(204)),
+            "{answer}"
+        );
+    }
+
+    // Bad reports are refused, with the reason.
+    let (_, answer) = internal(
+        &gw,
+        TOKEN,
+        "report-outcome",
+        json!(["no-such", 1, {"Delivered": 200}]),
+    )
+    .await;
+    assert!(answer["Err"]["NotFound"].is_string(), "{answer}");
+    let (_, answer) = internal(
+        &gw,
+        TOKEN,
+        "report-outcome",
+        json!([id, 0, {"Delivered": 200}]),
+    )
+    .await;
+    assert!(answer["Err"]["InvalidInput"].is_string(), "{answer}");
+    let (status, answer) =
+        internal(&gw, TOKEN, "report-outcome", json!([id, 4, {"Maybe": 1}])).await;
+    assert_eq!(status, 400, "{answer}");
+    let (status, _) = internal(
+        &gw,
+        "wrong-token",
+        "report-outcome",
+        json!([id, 4, {"Delivered": 200}]),
+    )
+    .await;
+    assert_eq!(status, 401);
+}

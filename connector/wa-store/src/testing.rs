@@ -2587,11 +2587,13 @@ pub async fn webhook_deliveries_life_cycle(store: DynStore) {
         .record_delivery_attempts(&[
             DeliveryAttempt {
                 id: "d1".into(),
+                number: 1,
                 status: Some(200),
                 outcome: AttemptOutcome::Delivered,
             },
             DeliveryAttempt {
                 id: "d2".into(),
+                number: 1,
                 status: Some(503),
                 outcome: AttemptOutcome::Retry {
                     error: "503 Service Unavailable".into(),
@@ -2600,6 +2602,7 @@ pub async fn webhook_deliveries_life_cycle(store: DynStore) {
             },
             DeliveryAttempt {
                 id: "unknown".into(),
+                number: 1,
                 status: None,
                 outcome: AttemptOutcome::Delivered,
             },
@@ -2620,9 +2623,28 @@ pub async fn webhook_deliveries_life_cycle(store: DynStore) {
             .map(|t| t.duration_since(UNIX_EPOCH).unwrap().as_millis()),
         Some(retry_at.duration_since(UNIX_EPOCH).unwrap().as_millis())
     );
+    // The same attempt reported again (a redelivered queue message) counts once,
+    // and a report for an attempt not yet due is not taken either.
+    for number in [1, 3] {
+        store
+            .record_delivery_attempts(&[DeliveryAttempt {
+                id: "d2".into(),
+                number,
+                status: Some(500),
+                outcome: AttemptOutcome::Dead {
+                    error: "stale".into(),
+                },
+            }])
+            .await
+            .unwrap();
+    }
+    let again = store.get_delivery("d2").await.unwrap().unwrap();
+    assert_eq!((again.state, again.attempts), (DeliveryState::Pending, 1));
+    assert_eq!(again.last_status, Some(503));
     store
         .record_delivery_attempts(&[DeliveryAttempt {
             id: "d3".into(),
+            number: 1,
             status: Some(404),
             outcome: AttemptOutcome::Dead {
                 error: "404 Not Found".into(),
@@ -2634,6 +2656,7 @@ pub async fn webhook_deliveries_life_cycle(store: DynStore) {
     store
         .record_delivery_attempts(&[DeliveryAttempt {
             id: "d1".into(),
+            number: 1,
             status: Some(500),
             outcome: AttemptOutcome::Dead {
                 error: "late".into(),

@@ -237,6 +237,10 @@ pub enum AttemptOutcome {
 pub struct DeliveryAttempt {
     /// The delivery.
     pub id: String,
+    /// Which attempt this was (1 for the first). Recorded only while the
+    /// delivery has made exactly `number - 1` attempts, so a report that
+    /// arrives twice (a redelivered queue message) counts once.
+    pub number: u32,
     /// The receiver's HTTP status, when it answered.
     pub status: Option<u16>,
     /// What it came to.

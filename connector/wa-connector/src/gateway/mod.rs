@@ -22,6 +22,7 @@ use wa_media::DynMediaStore;
 use wa_store::{AccountId, DynStore, StoreError};
 
 use crate::accounts::{AccountError, AccountHandle, AccountManager};
+use crate::webhooks::WebhookOptions;
 
 /// Bindings generated from `wit/` for the world the connector serves.
 #[allow(missing_docs, clippy::all)]
@@ -50,6 +51,7 @@ pub struct Gateway {
     store: DynStore,
     media: Option<DynMediaStore>,
     deployment: Arc<Deployment>,
+    webhook_retry_window: Duration,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -76,7 +78,15 @@ impl Gateway {
             store,
             media,
             deployment: Arc::new(deployment),
+            webhook_retry_window: WebhookOptions::default().retry_window,
         }
+    }
+
+    /// How long deliveries whose attempts are reported from outside (the
+    /// fan-out Lambda) are retried before they are dead-lettered.
+    pub fn with_webhook_retry_window(mut self, window: Duration) -> Self {
+        self.webhook_retry_window = window;
+        self
     }
 
     /// The store (for the internal endpoint's own checks).

@@ -7,11 +7,13 @@ use wa_store::{
     WebhookSettings,
 };
 
+use super::bindings::wa::gateway::delivery::DeliveryOutcome;
 use super::bindings::wa::gateway::types::{
     Delivery, DeliveryQuery, DeliveryState, Event, WebhookConfig, WebhookPatch,
 };
 use super::bindings::wa::gateway::webhooks::Host;
 use super::{Gateway, GatewayError, GatewayResult, account_id, millis, store_error};
+use crate::webhooks::sender;
 
 /// The most events one call returns.
 const MAX_EVENTS_PAGE: u32 = 1000;
@@ -112,6 +114,42 @@ impl Host for Gateway {
             .await
             .map_err(store_error)?
             .map(describe)
+            .ok_or_else(|| GatewayError::NotFound(format!("delivery `{id}` not found")))
+    }
+
+    async fn report_outcome(
+        &mut self,
+        id: String,
+        attempt: u32,
+        outcome: DeliveryOutcome,
+    ) -> GatewayResult<Delivery> {
+        if attempt == 0 {
+            return Err(GatewayError::InvalidInput(
+                "attempts are numbered from 1".into(),
+            ));
+        }
+        let delivery = self.delivery(&id).await?;
+        let record = sender::settle(
+            &delivery,
+            attempt,
+            outcome,
+            SystemTime::now(),
+            self.webhook_retry_window,
+        );
+        self.store
+            .record_delivery_attempts(&[record])
+            .await
+            .map_err(store_error)?;
+        Ok(describe(self.delivery(&id).await?))
+    }
+}
+
+impl Gateway {
+    async fn delivery(&self, id: &str) -> GatewayResult<StoredDelivery> {
+        self.store
+            .get_delivery(id)
+            .await
+            .map_err(store_error)?
             .ok_or_else(|| GatewayError::NotFound(format!("delivery `{id}` not found")))
     }
 }

@@ -29,7 +29,9 @@ pub mod bindings {
     wasmtime::component::bindgen!({
         path: "../../wit",
         world: "wa:gateway/webhook-fanout",
-        additional_derives: [serde::Serialize, serde::Deserialize],
+        // The same Rust types as the connector world's, so that an outcome the
+        // Lambda reports and one the hosted component returns are one type.
+        with: { "wa:gateway/delivery": crate::gateway::bindings::wa::gateway::delivery },
     });
 }
 

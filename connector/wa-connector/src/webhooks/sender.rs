@@ -14,7 +14,7 @@ use futures_util::StreamExt;
 use rand_core::{OsRng, RngCore};
 use tokio::sync::Notify;
 use tracing::{debug, info, warn};
-use wa_store::{AccountId, AttemptOutcome, DeliveryAttempt, DueDelivery, DynStore};
+use wa_store::{AccountId, AttemptOutcome, Delivery, DeliveryAttempt, DueDelivery, DynStore};
 
 use super::{Deliver, DeliveryOutcome, DeliveryRequest, WebhookOptions};
 
@@ -106,6 +106,26 @@ async fn attempt(
         attempt: number,
     };
     let outcome = deliverer.deliver(request).await;
+    settle(
+        &due.delivery,
+        number,
+        outcome,
+        SystemTime::now(),
+        options.retry_window,
+    )
+}
+
+/// What attempt `number` of `delivery` comes to, as the store records it:
+/// delivered, dead (rejected, or out of retry window), or retried after a
+/// jittered back-off that honours the receiver's `Retry-After`. Shared by the
+/// in-process sender and the outcomes the fan-out Lambda reports.
+pub fn settle(
+    delivery: &Delivery,
+    number: u32,
+    outcome: DeliveryOutcome,
+    finished: SystemTime,
+    retry_window: Duration,
+) -> DeliveryAttempt {
     let (status, outcome) = match outcome {
         DeliveryOutcome::Delivered(status) => (Some(status), AttemptOutcome::Delivered),
         DeliveryOutcome::Reject(failure) => (
@@ -115,9 +135,7 @@ async fn attempt(
             },
         ),
         DeliveryOutcome::Retry(failure) => {
-            let finished = SystemTime::now();
-            if webhook_core::should_give_up(due.delivery.retry_from, finished, options.retry_window)
-            {
+            if webhook_core::should_give_up(delivery.retry_from, finished, retry_window) {
                 (
                     failure.status,
                     AttemptOutcome::Dead {
@@ -144,17 +162,18 @@ async fn attempt(
     };
     match &outcome {
         AttemptOutcome::Delivered => {
-            debug!(delivery = %due.delivery.id, url = %due.delivery.url, "webhook delivered")
+            debug!(delivery = %delivery.id, url = %delivery.url, "webhook delivered")
         }
         AttemptOutcome::Retry { error, .. } => {
-            info!(delivery = %due.delivery.id, url = %due.delivery.url, attempt = number, %error, "webhook attempt failed; will retry")
+            info!(delivery = %delivery.id, url = %delivery.url, attempt = number, %error, "webhook attempt failed; will retry")
         }
         AttemptOutcome::Dead { error } => {
-            warn!(delivery = %due.delivery.id, url = %due.delivery.url, attempt = number, %error, "webhook dead-lettered")
+            warn!(delivery = %delivery.id, url = %delivery.url, attempt = number, %error, "webhook dead-lettered")
         }
     }
     DeliveryAttempt {
-        id: due.delivery.id,
+        id: delivery.id.clone(),
+        number,
         status,
         outcome,
     }

@@ -222,8 +222,16 @@ impl WebhookStore for PostgresStore {
                 &tx,
                 "UPDATE webhook_deliveries SET attempts = attempts + 1, state = $2,
                      next_attempt_at = $3, last_status = $4, last_error = $5, updated_at = $6
-                 WHERE id = $1 AND state = 'pending'",
-                &[&a.id, &state, &next, &status, &error, &now],
+                 WHERE id = $1 AND state = 'pending' AND attempts = $7::BIGINT - 1",
+                &[
+                    &a.id,
+                    &state,
+                    &next,
+                    &status,
+                    &error,
+                    &now,
+                    &i64::from(a.number),
+                ],
             )
             .await?;
         }

@@ -263,12 +263,12 @@ impl WebhookStore for SqliteStore {
                             "UPDATE webhook_deliveries SET attempts = attempts + 1, state = ?2,
                                  next_attempt_at = ?3, last_status = ?4,
                                  last_error = ?5, updated_at = ?6
-                             WHERE id = ?1 AND state = 'pending'",
+                             WHERE id = ?1 AND state = 'pending' AND attempts = ?7 - 1",
                         )
                         .map_err(map_err)?;
                     for a in &attempts {
                         let (state, next, error) = attempt_columns(&a.outcome);
-                        stmt.execute(params![a.id, state, next, a.status, error, now])
+                        stmt.execute(params![a.id, state, next, a.status, error, now, a.number])
                             .map_err(map_err)?;
                     }
                 }
