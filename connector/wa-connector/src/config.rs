@@ -42,6 +42,12 @@ pub struct ServeConfig {
     #[arg(long = "basic-auth", env = "APP_BASIC_AUTH", value_parser = parse_basic_auth, default_value = "", hide_default_value = true, hide_env_values = true)]
     pub basic_auth: BasicAuth,
 
+    /// API keys, as `name:key,…` (keys of 16+ characters) or
+    /// `name:sha256:<hex digest of the key>`; clients send `X-Api-Key: <key>`
+    /// or `Authorization: Bearer <key>`. Empty: no keys.
+    #[arg(long = "api-keys", env = "APP_API_KEYS", value_parser = parse_api_keys, default_value = "", hide_default_value = true, hide_env_values = true)]
+    pub api_keys: ApiKeys,
+
     /// Verbose logs (same as RUST_LOG=debug for the gateway's own crates).
     #[arg(long = "debug", env = "APP_DEBUG", default_value_t = false)]
     pub debug: bool,
@@ -241,34 +247,24 @@ impl From<String> for Secret {
     }
 }
 
-/// The accounts allowed through basic auth; empty means the API is open.
-#[derive(Clone, Default)]
-pub struct BasicAuth(pub Vec<(String, Secret)>);
+/// The accounts allowed through basic auth (secrets kept as digests).
+#[derive(Debug, Clone, Default)]
+pub struct BasicAuth(pub Vec<api_auth::Account>);
 
-impl std::fmt::Debug for BasicAuth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list()
-            .entries(self.0.iter().map(|(user, _)| user))
-            .finish()
-    }
-}
+/// The API keys accepted (kept as digests).
+#[derive(Debug, Clone, Default)]
+pub struct ApiKeys(pub Vec<api_auth::ApiKey>);
 
 fn parse_basic_auth(value: &str) -> Result<BasicAuth, String> {
-    let mut accounts = Vec::new();
-    for entry in value
-        .split(',')
-        .map(str::trim)
-        .filter(|entry| !entry.is_empty())
-    {
-        let (user, pass) = entry
-            .split_once(':')
-            .ok_or_else(|| "each account must be `user:password`".to_owned())?;
-        if user.is_empty() || pass.is_empty() {
-            return Err("user and password must both be non-empty".to_owned());
-        }
-        accounts.push((user.to_owned(), Secret(pass.to_owned())));
-    }
-    Ok(BasicAuth(accounts))
+    api_auth::parse_accounts(value)
+        .map(BasicAuth)
+        .map_err(|e| e.to_string())
+}
+
+fn parse_api_keys(value: &str) -> Result<ApiKeys, String> {
+    api_auth::parse_keys(value)
+        .map(ApiKeys)
+        .map_err(|e| e.to_string())
 }
 
 fn parse_db_uri(value: &str) -> Result<DatabaseUri, String> {
@@ -291,6 +287,11 @@ pub enum MediaUri {
 }
 
 impl ServeConfig {
+    /// Everyone who may call the API: the basic-auth accounts and the API keys.
+    pub fn credentials(&self) -> api_auth::Credentials {
+        api_auth::Credentials::new(self.basic_auth.0.clone(), self.api_keys.0.clone())
+    }
+
     /// The webhook settings the fan-out uses.
     pub fn webhook_options(&self) -> crate::webhooks::WebhookOptions {
         crate::webhooks::WebhookOptions {
@@ -429,6 +430,8 @@ mod tests {
     #[test]
     fn basic_auth_lists_accounts_and_hides_passwords() {
         let auth = parse_basic_auth("admin:s3cret, ops:x").unwrap();
+        assert!(parse_api_keys("ci:short").is_err());
+        assert_eq!(parse_api_keys("ci:0123456789abcdef").unwrap().0.len(), 1);
         assert_eq!(auth.0.len(), 2);
         assert!(!format!("{auth:?}").contains("s3cret"));
         assert!(parse_basic_auth("nocolon").is_err());

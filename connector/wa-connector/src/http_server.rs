@@ -14,12 +14,12 @@ use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use subtle::ConstantTimeEq;
 use wa_host::{HostError, HttpComponent, HttpResponse};
 
-use crate::config::{BasicAuth, Secret};
+use api_auth::Credentials;
+
+use crate::config::Secret;
 use crate::gateway::Gateway;
 use crate::internal_api;
 
@@ -31,7 +31,7 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 pub async fn serve(
     listener: TcpListener,
     component: Arc<HttpComponent>,
-    auth: Arc<BasicAuth>,
+    auth: Arc<Credentials>,
     internal: Option<Arc<InternalEndpoint>>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
@@ -51,6 +51,11 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        // A streamed answer goes out as headers, then body: with Nagle's
+        // algorithm on, the body waits for the client's delayed ACK (~40 ms).
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY");
+        }
         let component = component.clone();
         let auth = auth.clone();
         let internal = internal.clone();
@@ -131,21 +136,24 @@ async fn answer_internal(
 
 async fn answer(
     component: &HttpComponent,
-    auth: &BasicAuth,
+    auth: &Credentials,
     request: http::Request<hyper::body::Incoming>,
 ) -> HttpResponse {
     // Liveness probes carry no credentials; everything else is the API.
-    if request.uri().path() != "/health" && !is_authorized(auth, request.headers()) {
-        let mut response = envelope_response(
-            StatusCode::UNAUTHORIZED,
-            "AUTHENTICATION_ERROR",
-            "valid basic-auth credentials are required",
-        );
-        response.headers_mut().insert(
-            http::header::WWW_AUTHENTICATE,
-            HeaderValue::from_static(r#"Basic realm="wa-gateway""#),
-        );
-        return response;
+    if request.uri().path() != "/health" {
+        let header = |name: &str| {
+            request
+                .headers()
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+        };
+        match auth.authenticate(
+            header(http::header::AUTHORIZATION.as_str()),
+            header(API_KEY_HEADER),
+        ) {
+            Some(principal) => tracing::trace!(?principal, "authenticated"),
+            None => return unauthorized(auth),
+        }
     }
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
@@ -202,31 +210,24 @@ fn host_error_response(error: &HostError) -> HttpResponse {
     }
 }
 
-/// Whether the request carries one of the configured accounts (always, when none are).
-fn is_authorized(auth: &BasicAuth, headers: &http::HeaderMap) -> bool {
-    if auth.0.is_empty() {
-        return true;
+/// The header API keys may come in (else `Authorization: Bearer`).
+const API_KEY_HEADER: &str = "x-api-key";
+
+/// A 401 in the envelope, with the basic-auth challenge when accounts exist
+/// (browsers then ask for them, which the dashboard relies on).
+fn unauthorized(auth: &Credentials) -> HttpResponse {
+    let mut response = envelope_response(
+        StatusCode::UNAUTHORIZED,
+        "AUTHENTICATION_ERROR",
+        "valid credentials are required: basic auth, or an API key in X-Api-Key or Authorization: Bearer",
+    );
+    if auth.has_accounts() {
+        response.headers_mut().insert(
+            http::header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(api_auth::CHALLENGE),
+        );
     }
-    let Some(credentials) = headers
-        .get(http::header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Basic "))
-        .and_then(|encoded| BASE64.decode(encoded.trim()).ok())
-        .and_then(|decoded| String::from_utf8(decoded).ok())
-    else {
-        return false;
-    };
-    let Some((user, pass)) = credentials.split_once(':') else {
-        return false;
-    };
-    // Compare every account in constant time so timing tells nothing.
-    auth.0
-        .iter()
-        .fold(false, |found, (known_user, known_pass)| {
-            let matches = known_user.as_bytes().ct_eq(user.as_bytes())
-                & known_pass.expose().as_bytes().ct_eq(pass.as_bytes());
-            found | bool::from(matches)
-        })
+    response
 }
 
 /// An answer in the API's envelope, made by the connector itself.

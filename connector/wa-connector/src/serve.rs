@@ -35,6 +35,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
         media = ?config.media_uri,
         webhooks = config.webhooks.len(),
         basic_auth_accounts = config.basic_auth.0.len(),
+        api_keys = config.api_keys.0.len(),
         "starting wa-connector"
     );
 
@@ -126,7 +127,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
     http_server::serve(
         listener,
         Arc::new(component),
-        Arc::new(config.basic_auth.clone()),
+        Arc::new(config.credentials()),
         internal.map(Arc::new),
         stop,
     )

@@ -10,13 +10,41 @@ use support::gateway::{Gateway, PASSWORD, USER, multipart};
 const ANN: &str = "15550100001";
 const BOB: &str = "15550100002";
 
+/// SHA-256 hex by coreutils, independent of the gateway's own hashing.
+fn coreutils_sha256(text: &str) -> String {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("sha256sum");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8(out.stdout).unwrap()[..64].to_owned()
+}
+
 fn jid(phone: &str) -> String {
     format!("{phone}@s.whatsapp.net")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn app_and_device_routes_speak_gowa() {
-    let gw = Gateway::start("app", &[]).await;
+    const KEY: &str = "ci-robot-key-0123456789";
+    const OPS_KEY: &str = "ops-key-kept-as-a-digest";
+    let gw = Gateway::start(
+        "app",
+        &[(
+            "APP_API_KEYS",
+            // One key in plain, one by its SHA-256 digest.
+            &format!("ci:{KEY},ops:sha256:{}", coreutils_sha256(OPS_KEY)),
+        )],
+    )
+    .await;
 
     // Liveness needs no credentials; everything else does.
     let health = gw
@@ -42,6 +70,34 @@ async fn app_and_device_routes_speak_gowa() {
         .unwrap();
     assert_eq!(wrong.status(), 401);
     assert_ne!(PASSWORD, "wrong");
+    let challenge = wrong.headers().get("www-authenticate").cloned();
+    assert_eq!(challenge.unwrap(), r#"Basic realm="wa-gateway""#);
+    let refusal: Value = wrong.json().await.unwrap();
+    assert_eq!(refusal["code"], "AUTHENTICATION_ERROR", "{refusal}");
+
+    // API keys, in X-Api-Key or as a bearer token; a wrong key is refused even
+    // with valid basic credentials beside it.
+    let with_key = |key: &str, bearer: bool| {
+        let request = gw.http.get(format!("{}/app/devices", gw.base));
+        if bearer {
+            request.bearer_auth(key)
+        } else {
+            request.header("X-Api-Key", key)
+        }
+    };
+    for (key, bearer) in [(KEY, false), (KEY, true), (OPS_KEY, false)] {
+        let answer = with_key(key, bearer).send().await.unwrap();
+        assert_eq!(answer.status(), 200, "{key} bearer={bearer}");
+    }
+    let digest_as_key = format!("sha256:{}", coreutils_sha256(OPS_KEY));
+    for key in ["not-a-key-0123456789", digest_as_key.as_str()] {
+        let answer = with_key(key, false)
+            .basic_auth(USER, Some(PASSWORD))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 401, "{key}");
+    }
 
     let info = gw.get(None, "/app/info").await.ok();
     assert_eq!(info["api"], "gowa-v9");

@@ -14,6 +14,9 @@ use support::gateway::Gateway;
 use wa_testkit::{ChildGuard, free_port, required_file, wait_for_port};
 
 const TOKEN: &str = "internal-token-for-tests-0123456789";
+/// The edge's own API key: nothing in front of `wasmtime serve` checks
+/// credentials, so the component does.
+const API_KEY: &str = "edge-api-key-0123456789";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_component_under_wasmtime_serve_drives_a_remote_connector() {
@@ -63,6 +66,7 @@ async fn the_component_under_wasmtime_serve_drives_a_remote_connector() {
         .args(["--env", "WA_HOST=wasmtime-serve"])
         .args(["--env", &format!("CONNECTOR_URL={}", gw.base)])
         .args(["--env", &format!("CONNECTOR_TOKEN={TOKEN}")])
+        .args(["--env", &format!("APP_API_KEYS=edge:{API_KEY}")])
         .arg("--addr")
         .arg(address.to_string())
         .arg(&component)
@@ -73,7 +77,40 @@ async fn the_component_under_wasmtime_serve_drives_a_remote_connector() {
     let _edge = ChildGuard::new(child);
     wait_for_port(address, Duration::from_secs(120));
     let edge = format!("http://{address}");
-    let client = reqwest::Client::new();
+
+    // The component enforces the key it was given: liveness is open, the API
+    // is not, and the refusal is GOWA's envelope.
+    let anonymous = reqwest::Client::new();
+    let health = anonymous
+        .get(format!("{edge}/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    for key in [None, Some("wrong-key-0123456789")] {
+        let mut request = anonymous.get(format!("{edge}/app/info"));
+        if let Some(key) = key {
+            request = request.header("X-Api-Key", key);
+        }
+        let refused = request.send().await.unwrap();
+        assert_eq!(refused.status(), 401);
+        assert!(refused.headers().get("www-authenticate").is_none());
+        let body: serde_json::Value = refused.json().await.unwrap();
+        assert_eq!(body["code"], "AUTHENTICATION_ERROR", "{body}");
+    }
+    let bearer = anonymous
+        .get(format!("{edge}/app/devices"))
+        .bearer_auth(API_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bearer.status(), 200);
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("x-api-key", API_KEY.parse().unwrap());
+    let client = reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap();
 
     let info: serde_json::Value = client
         .get(format!("{edge}/app/info"))

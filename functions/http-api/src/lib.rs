@@ -13,6 +13,7 @@
 //! [`input`] reads JSON, multipart and query fields alike; [`phone`] turns
 //! phone numbers into JIDs; [`error`] and [`envelope`] shape every answer.
 
+mod auth;
 mod connector;
 mod envelope;
 mod error;

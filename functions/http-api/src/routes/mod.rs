@@ -169,6 +169,9 @@ pub async fn dispatch(request: Request) -> ApiResponse {
                 .map(str::to_owned)
         })
         .unwrap_or(path);
+    if let Some(refusal) = crate::auth::check(&path, request.headers()) {
+        return refusal;
+    }
     let method = request.method().clone();
     let Some((pattern, param)) = match_route(method.as_str(), &path) else {
         let known_path = ROUTES.iter().any(|(_, p)| matches(p, &path).is_some());
