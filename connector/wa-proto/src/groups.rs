@@ -87,6 +87,51 @@ pub fn leave_group(iq_id: &str, group: &Jid) -> Node {
         .child(Node::new("leave").child(Node::new("group").attr("id", group.clone())))
 }
 
+/// A group setting only admins may change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupSetting {
+    /// Only admins send messages (`announcement` / `not_announcement`).
+    Announce,
+    /// Only admins edit the group's name, topic and picture (`locked` / `unlocked`).
+    Locked,
+}
+
+impl GroupSetting {
+    /// The element that turns the setting on or off.
+    pub fn element(self, on: bool) -> &'static str {
+        match (self, on) {
+            (Self::Announce, true) => "announcement",
+            (Self::Announce, false) => "not_announcement",
+            (Self::Locked, true) => "locked",
+            (Self::Locked, false) => "unlocked",
+        }
+    }
+}
+
+/// `<iq xmlns=w:g2 type=set to=group><announcement/>` (or `not_announcement`,
+/// `locked`, `unlocked`): turns a group setting on or off.
+pub fn set_setting(iq_id: &str, group: &Jid, setting: GroupSetting, on: bool) -> Node {
+    iq(iq_id, "w:g2", "set", group.clone()).child(Node::new(setting.element(on)))
+}
+
+/// `<iq xmlns=w:g2 type=set to=group><description id prev><body>topic</body>`:
+/// sets the group's topic, or removes it (`delete=true`, no body) when `topic`
+/// is empty. `id` is a fresh id for the new version, `previous` the id of the
+/// version it replaces (from [`GroupInfo::topic_id`]), so the server can refuse
+/// an edit made on a stale topic.
+pub fn set_topic(iq_id: &str, group: &Jid, topic: &str, id: &str, previous: Option<&str>) -> Node {
+    let mut description = Node::new("description").attr("id", id);
+    if let Some(previous) = previous {
+        description.set_attr("prev", previous);
+    }
+    let description = if topic.is_empty() {
+        description.attr("delete", "true")
+    } else {
+        description.child(Node::new("body").text(topic))
+    };
+    iq(iq_id, "w:g2", "set", group.clone()).child(description)
+}
+
 /// Reads the answer to [`change_participants`]: each participant with the error code
 /// (`409` already a member, `404` not a member, …) when its change failed.
 pub fn parse_participant_results(result: &Node) -> Result<Vec<(Jid, Option<String>)>, StanzaError> {
@@ -124,6 +169,14 @@ pub struct GroupInfo {
     pub participants: Vec<GroupParticipant>,
     /// `pn` (members addressed by phone number) or `lid` (by hidden id).
     pub addressing_mode: Option<String>,
+    /// The group's description, when it has one.
+    pub topic: Option<String>,
+    /// The id of the topic's current version (the `prev` of the next edit).
+    pub topic_id: Option<String>,
+    /// Only admins send messages.
+    pub announce: bool,
+    /// Only admins edit the group's info.
+    pub locked: bool,
 }
 
 /// The group JID from `<group id>`: the bare id, or already a full JID.
@@ -154,12 +207,20 @@ pub fn parse_group_info(node: &Node) -> Result<GroupInfo, StanzaError> {
             })
         })
         .collect::<Result<Vec<_>, StanzaError>>()?;
+    let description = g.get_child("description");
     Ok(GroupInfo {
         jid: group_jid(g)?,
         subject: opt_attr(g, "subject").unwrap_or_default(),
         creator: opt_jid_attr(g, "creator")?,
         participants,
         addressing_mode: opt_attr(g, "addressing_mode"),
+        topic: description
+            .and_then(|d| d.get_child("body"))
+            .and_then(Node::content_bytes)
+            .map(|body| String::from_utf8_lossy(body).into_owned()),
+        topic_id: description.and_then(|d| opt_attr(d, "id")),
+        announce: g.get_child("announcement").is_some(),
+        locked: g.get_child("locked").is_some(),
     })
 }
 
@@ -167,7 +228,7 @@ pub fn parse_group_info(node: &Node) -> Result<GroupInfo, StanzaError> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GroupAction {
     /// The group was created (we are in it), with its metadata.
-    Create(GroupInfo),
+    Create(Box<GroupInfo>),
     /// Members joined or were added.
     Add(Vec<Jid>),
     /// Members left or were removed.
@@ -220,7 +281,7 @@ pub fn parse_group_notification(node: &Node) -> Result<GroupChange, StanzaError>
         .iter()
         .map(|c| {
             Ok(match c.tag.as_str() {
-                "create" => GroupAction::Create(parse_group_info(c)?),
+                "create" => GroupAction::Create(Box::new(parse_group_info(c)?)),
                 "add" => GroupAction::Add(members(c)?),
                 "remove" => GroupAction::Remove(members(c)?),
                 "promote" => GroupAction::Promote(members(c)?),
@@ -289,6 +350,10 @@ mod tests {
                 },
             ],
             addressing_mode: Some("pn".into()),
+            topic: None,
+            topic_id: None,
+            announce: false,
+            locked: false,
         }
     }
 
@@ -326,6 +391,22 @@ mod tests {
             wire(leave_group("g5", &group())).to_string(),
             "<iq id=\"g5\" xmlns=\"w:g2\" type=\"set\" to=\"g.us\"><leave><group id=\"120363000000000001@g.us\"/></leave></iq>"
         );
+        assert_eq!(
+            wire(set_setting("g6", &group(), GroupSetting::Announce, true)).to_string(),
+            "<iq id=\"g6\" xmlns=\"w:g2\" type=\"set\" to=\"120363000000000001@g.us\"><announcement/></iq>"
+        );
+        assert_eq!(
+            wire(set_setting("g7", &group(), GroupSetting::Locked, false)).to_string(),
+            "<iq id=\"g7\" xmlns=\"w:g2\" type=\"set\" to=\"120363000000000001@g.us\"><unlocked/></iq>"
+        );
+        assert_eq!(
+            wire(set_topic("g8", &group(), "Rules", "T2", Some("T1"))).to_string(),
+            "<iq id=\"g8\" xmlns=\"w:g2\" type=\"set\" to=\"120363000000000001@g.us\"><description id=\"T2\" prev=\"T1\"><body>Rules</body></description></iq>"
+        );
+        assert_eq!(
+            wire(set_topic("g9", &group(), "", "T3", None)).to_string(),
+            "<iq id=\"g9\" xmlns=\"w:g2\" type=\"set\" to=\"120363000000000001@g.us\"><description id=\"T3\" delete=\"true\"/></iq>"
+        );
     }
 
     #[test]
@@ -334,6 +415,24 @@ mod tests {
         assert_eq!(parse_group_info(&answer).unwrap(), info());
         let full_id = group_node().attr("id", group());
         assert_eq!(parse_group_info(&wire(full_id)).unwrap().jid, group());
+        // Topic and settings, as the server lists them inside `<group>`.
+        let configured = group_node()
+            .child(
+                Node::new("description")
+                    .attr("id", "T1")
+                    .attr("participant", user("1555111"))
+                    .attr("t", "1700000100")
+                    .child(Node::new("body").text("Rules")),
+            )
+            .child(Node::new("announcement"))
+            .child(Node::new("locked"));
+        let parsed = parse_group_info(&wire(configured)).unwrap();
+        assert_eq!(
+            (parsed.topic.as_deref(), parsed.topic_id.as_deref()),
+            (Some("Rules"), Some("T1"))
+        );
+        assert!(parsed.announce && parsed.locked);
+        assert_eq!(parsed.participants, info().participants);
         let results = wire(
             Node::new("iq").attr("type", "result").child(
                 Node::new("add").children([
@@ -398,7 +497,7 @@ mod tests {
         let cases = [
             (
                 Node::new("create").child(group_node()),
-                GroupAction::Create(info()),
+                GroupAction::Create(Box::new(info())),
             ),
             (
                 Node::new("add").children([Node::new("participant").attr("jid", user("1555333"))]),
