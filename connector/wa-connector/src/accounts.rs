@@ -349,16 +349,43 @@ impl AccountHandle {
             members,
         )
         .await
+        .map(|_| ())
     }
 
-    /// Adds, removes, promotes or demotes members of a group this account administers.
+    /// Adds, removes, promotes or demotes members of a group this account
+    /// administers; each member with WhatsApp's error code where it failed.
     pub async fn change_group_participants(
         &self,
         group: &Jid,
         action: wa_proto::groups::ParticipantAction,
         members: &[Jid],
-    ) -> Result<(), RequestError> {
+    ) -> Result<Vec<(Jid, Option<String>)>, RequestError> {
         groups::change_participants(&self.requester, group, action, members).await
+    }
+
+    /// Renames a group.
+    pub async fn set_group_name(&self, group: &Jid, name: &str) -> Result<(), RequestError> {
+        groups::set_name(&self.requester, group, name).await
+    }
+
+    /// Sets (or, with an empty one, removes) a group's topic.
+    pub async fn set_group_topic(&self, group: &Jid, topic: &str) -> Result<(), RequestError> {
+        groups::set_topic(&self.requester, group, topic).await
+    }
+
+    /// Turns an admin-only group setting on or off.
+    pub async fn set_group_setting(
+        &self,
+        group: &Jid,
+        setting: wa_proto::groups::GroupSetting,
+        on: bool,
+    ) -> Result<(), RequestError> {
+        groups::set_setting(&self.requester, group, setting, on).await
+    }
+
+    /// Leaves a group.
+    pub async fn leave_group(&self, group: &Jid) -> Result<(), RequestError> {
+        groups::leave(&self.requester, group).await
     }
 
     /// A group's metadata and members, as the server has them now.

@@ -1,4 +1,5 @@
-//! Groups: create one and change its members, through the account's connection.
+//! Groups: create one, change its members, name, topic and settings, leave it,
+//! through the account's connection.
 //!
 //! Membership is the server's: sends to a group query it each time (see
 //! [`crate::send`]), so a member added later receives our sender key with the next
@@ -6,7 +7,7 @@
 
 use rand_core::{OsRng, RngCore};
 use wa_proto::binary::Jid;
-use wa_proto::groups::{self, GroupInfo, ParticipantAction};
+use wa_proto::groups::{self, GroupInfo, GroupSetting, ParticipantAction};
 
 use crate::requests::{RequestError, Requester};
 
@@ -20,28 +21,75 @@ pub async fn create(
     let node = requester
         .iq(|id| groups::create_group(id, subject, &key, participants))
         .await?;
-    groups::parse_group_info(&node).map_err(|_| RequestError::Refused {
-        code: "malformed group".into(),
-    })
+    groups::parse_group_info(&node).map_err(|_| malformed())
 }
 
-/// Adds, removes, promotes or demotes `participants` of `group`.
+/// Adds, removes, promotes or demotes `participants` of `group`; answers each
+/// participant with WhatsApp's error code where its change failed.
 pub async fn change_participants(
     requester: &Requester,
     group: &Jid,
     action: ParticipantAction,
     participants: &[Jid],
-) -> Result<(), RequestError> {
-    requester
+) -> Result<Vec<(Jid, Option<String>)>, RequestError> {
+    let node = requester
         .iq(|id| groups::change_participants(id, group, action, participants))
+        .await?;
+    groups::parse_participant_results(&node).map_err(|_| malformed())
+}
+
+/// Renames `group`.
+pub async fn set_name(requester: &Requester, group: &Jid, name: &str) -> Result<(), RequestError> {
+    requester
+        .iq(|id| groups::set_subject(id, group, name))
         .await
         .map(|_| ())
+}
+
+/// Sets `group`'s topic (empty: removes it), as a new version of the one the
+/// server has now.
+pub async fn set_topic(
+    requester: &Requester,
+    group: &Jid,
+    topic: &str,
+) -> Result<(), RequestError> {
+    let current = info(requester, group).await?;
+    let version = format!("{:016X}", OsRng.next_u64());
+    requester
+        .iq(|id| groups::set_topic(id, group, topic, &version, current.topic_id.as_deref()))
+        .await
+        .map(|_| ())
+}
+
+/// Turns an admin-only setting of `group` on or off.
+pub async fn set_setting(
+    requester: &Requester,
+    group: &Jid,
+    setting: GroupSetting,
+    on: bool,
+) -> Result<(), RequestError> {
+    requester
+        .iq(|id| groups::set_setting(id, group, setting, on))
+        .await
+        .map(|_| ())
+}
+
+/// Leaves `group`.
+pub async fn leave(requester: &Requester, group: &Jid) -> Result<(), RequestError> {
+    requester
+        .iq(|id| groups::leave_group(id, group))
+        .await
+        .map(|_| ())
+}
+
+fn malformed() -> RequestError {
+    RequestError::Refused {
+        code: "malformed group".into(),
+    }
 }
 
 /// The group's subject, creator and members, as the server has them.
 pub async fn info(requester: &Requester, group: &Jid) -> Result<GroupInfo, RequestError> {
     let node = requester.iq(|id| groups::query_group(id, group)).await?;
-    groups::parse_group_info(&node).map_err(|_| RequestError::Refused {
-        code: "malformed group".into(),
-    })
+    groups::parse_group_info(&node).map_err(|_| malformed())
 }

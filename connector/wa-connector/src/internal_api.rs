@@ -71,6 +71,10 @@ pub const FUNCTIONS: &[(&str, &str)] = &[
     ("groups", "create-group"),
     ("groups", "get-group"),
     ("groups", "update-participants"),
+    ("groups", "set-group-name"),
+    ("groups", "set-group-topic"),
+    ("groups", "set-group-setting"),
+    ("groups", "leave-group"),
     ("webhooks", "events"),
     ("webhooks", "get-webhook"),
     ("webhooks", "set-webhook"),
@@ -186,6 +190,22 @@ async fn dispatch(
             body,
             groups::update_participants(account, group, action, members)
         ),
+        ("groups", "set-group-name") => {
+            call!(gateway, body, groups::set_group_name(account, group, name))
+        }
+        ("groups", "set-group-topic") => {
+            call!(
+                gateway,
+                body,
+                groups::set_group_topic(account, group, topic)
+            )
+        }
+        ("groups", "set-group-setting") => call!(
+            gateway,
+            body,
+            groups::set_group_setting(account, group, setting, on)
+        ),
+        ("groups", "leave-group") => call!(gateway, body, groups::leave_group(account, group)),
         ("webhooks", "events") => call!(gateway, body, webhooks::events(account, after, limit)),
         ("webhooks", "get-webhook") => call!(gateway, body, webhooks::get_webhook(account)),
         ("webhooks", "set-webhook") => {

@@ -755,6 +755,132 @@ async fn groups_are_created_read_and_changed() {
     assert_eq!(added[0]["status"], "success", "{added}");
     gw.send_and_receive(("ann", &group), ("cy", &group), "hi cy")
         .await;
+    // Adding a member twice: WhatsApp's per-member refusal, GOWA's shape.
+    let again = gw
+        .post(
+            Some("ann"),
+            "/group/participants",
+            json!({"group_id": group, "participants": ["15550100003"]}),
+        )
+        .await
+        .ok();
+    assert_eq!(again[0]["status"], "error", "{again}");
+    assert!(
+        again[0]["message"].as_str().unwrap().contains("409"),
+        "{again}"
+    );
+
+    // Name, topic and settings; every member sees them in the group's info.
+    let info_of = |device: &'static str| {
+        let path = format!("/group/info?group_id={group}");
+        let gw = &gw;
+        async move { gw.get(Some(device), &path).await.ok() }
+    };
+    let group_post = |device: &'static str, path: &'static str, body: Value| {
+        let gw = &gw;
+        async move { gw.post(Some(device), path, body).await }
+    };
+    let renamed = group_post(
+        "bob",
+        "/group/name",
+        json!({"group_id": group, "name": "Crew"}),
+    )
+    .await;
+    assert_eq!(renamed.ok(), Value::Null);
+    assert_eq!(
+        renamed.json()["message"],
+        "Success update group name to 'Crew'"
+    );
+    group_post(
+        "ann",
+        "/group/topic",
+        json!({"group_id": group, "topic": "Be kind"}),
+    )
+    .await
+    .ok();
+    // A second edit replaces the first (it names the version it replaces).
+    group_post(
+        "bob",
+        "/group/topic",
+        json!({"group_id": group, "topic": "Be very kind"}),
+    )
+    .await
+    .ok();
+    let participants = gw
+        .get(Some("cy"), &format!("/group/participants?group_id={group}"))
+        .await
+        .ok();
+    assert_eq!(participants["name"], "Crew");
+    assert_eq!(participants["participants"].as_array().unwrap().len(), 3);
+    let info = info_of("cy").await;
+    assert_eq!(
+        (
+            &info["name"],
+            &info["topic"],
+            &info["is_locked"],
+            &info["is_announce"]
+        ),
+        (
+            &json!("Crew"),
+            &json!("Be very kind"),
+            &json!(false),
+            &json!(false)
+        ),
+        "{info}"
+    );
+
+    // Settings are for admins; once locked, members cannot rename.
+    let by_member = group_post(
+        "bob",
+        "/group/locked",
+        json!({"group_id": group, "locked": true}),
+    )
+    .await;
+    assert_eq!(by_member.status, 400, "{:?}", by_member.json());
+    for (path, field) in [("/group/locked", "locked"), ("/group/announce", "announce")] {
+        group_post("ann", path, json!({"group_id": group, field: true}))
+            .await
+            .ok();
+    }
+    let missing = group_post("ann", "/group/locked", json!({"group_id": group})).await;
+    assert_eq!(
+        (missing.status, missing.code().as_str()),
+        (400, "VALIDATION_ERROR")
+    );
+    let info = info_of("bob").await;
+    assert_eq!(
+        (&info["is_locked"], &info["is_announce"]),
+        (&json!(true), &json!(true)),
+        "{info}"
+    );
+    let locked_out = group_post(
+        "bob",
+        "/group/name",
+        json!({"group_id": group, "name": "Mine"}),
+    )
+    .await;
+    assert_eq!(locked_out.status, 400, "{:?}", locked_out.json());
+    // Announcement-only: the admin still sends; a member's send is queued,
+    // refused by WhatsApp, and reported as failed.
+    gw.send_and_receive(("ann", &group), ("bob", &group), "admins only now")
+        .await;
+    let muted = gw.send_text("bob", &group, "me too").await;
+    let failed = wait_for_event(&gw, "bob", "message.failed").await;
+    assert!(failed.to_string().contains(&muted), "{failed}");
+    group_post(
+        "ann",
+        "/group/topic",
+        json!({"group_id": group, "topic": ""}),
+    )
+    .await
+    .ok();
+    assert_eq!(info_of("ann").await["topic"], Value::Null);
+
+    // Cy leaves: the group no longer lists them, and they can no longer read it.
+    let left = group_post("cy", "/group/leave", json!({"group_id": group})).await;
+    assert_eq!(left.json()["message"], "Success leave group");
+    let info = info_of("ann").await;
+    assert_eq!(info["participants"].as_array().unwrap().len(), 2, "{info}");
 
     // Bad group input.
     let not_group = gw

@@ -1,5 +1,6 @@
 //! Groups (`iq xmlns=w:g2`): create, metadata query, participating list, add / remove /
-//! promote / demote, subject, leave; members' devices get `w:gp2` notifications.
+//! promote / demote, subject, topic (description), announce and locked settings,
+//! leave; members' devices get `w:gp2` notifications.
 //! Message fan-out to members is in [`crate::routing`].
 
 use std::collections::BTreeMap;
@@ -37,6 +38,12 @@ pub(crate) struct Group {
     pub creation: u64,
     /// Members by phone number.
     pub participants: BTreeMap<String, Role>,
+    /// The topic: its version id and text.
+    pub description: Option<(String, String)>,
+    /// Only admins send messages.
+    pub announce: bool,
+    /// Only admins edit the group's info.
+    pub locked: bool,
 }
 
 impl Group {
@@ -55,14 +62,55 @@ impl Group {
             .attr("s_o", user_jid(&self.subject_by.0))
             .attr("addressing_mode", "pn")
             .attr("size", self.participants.len().to_string())
-            .children(self.participants.iter().map(|(u, r)| {
-                let p = Node::new("participant").attr("jid", user_jid(u));
-                match r {
-                    Role::Member => p,
-                    Role::Admin => p.attr("type", "admin"),
-                    Role::SuperAdmin => p.attr("type", "superadmin"),
-                }
-            }))
+            .children(
+                self.participants
+                    .iter()
+                    .map(|(u, r)| {
+                        let p = Node::new("participant").attr("jid", user_jid(u));
+                        match r {
+                            Role::Member => p,
+                            Role::Admin => p.attr("type", "admin"),
+                            Role::SuperAdmin => p.attr("type", "superadmin"),
+                        }
+                    })
+                    .chain(self.description.as_ref().map(|(id, text)| {
+                        Node::new("description")
+                            .attr("id", id.clone())
+                            .child(Node::new("body").text(text.clone()))
+                    }))
+                    .chain(self.announce.then(|| Node::new("announcement")))
+                    .chain(self.locked.then(|| Node::new("locked"))),
+            )
+    }
+
+    /// Whether `user` is an admin (or the creator).
+    pub(crate) fn is_admin(&self, user: &str) -> bool {
+        matches!(
+            self.participants.get(user),
+            Some(Role::Admin | Role::SuperAdmin)
+        )
+    }
+
+    /// Refuses a change by `user` unless they are an admin.
+    fn require_admin(&self, user: &str) -> Result<(), StanzaError> {
+        match self.participants.get(user) {
+            Some(Role::Admin | Role::SuperAdmin) => Ok(()),
+            Some(Role::Member) => Err(StanzaError::Forbidden("not an admin")),
+            None => Err(StanzaError::Forbidden("not a group member")),
+        }
+    }
+
+    /// Refuses an edit of the group's info by `user`: members may edit
+    /// unless the group is locked, then only admins.
+    fn require_editor(&self, user: &str) -> Result<(), StanzaError> {
+        if self.locked {
+            return self.require_admin(user);
+        }
+        if self.participants.contains_key(user) {
+            Ok(())
+        } else {
+            Err(StanzaError::Forbidden("not a group member"))
+        }
     }
 }
 
@@ -83,6 +131,12 @@ pub(crate) fn handle_iq(ctx: &mut Ctx<'_>, node: &Node) -> Result<(), StanzaErro
         (false, "get", "query") => query(ctx, node, &to),
         (false, "set", "add" | "remove" | "promote" | "demote") => change(ctx, node, &to, first),
         (false, "set", "subject") => subject(ctx, node, &to, first),
+        (false, "set", "description") => description(ctx, node, &to, first),
+        (
+            false,
+            "set",
+            "announcement" | "not_announcement" | "locked" | "unlocked",
+        ) => setting(ctx, node, &to, first),
         _ => Err(StanzaError::NotImplemented),
     }
 }
@@ -133,6 +187,9 @@ fn create(ctx: &mut Ctx<'_>, iq: &Node, c: &Node) -> Result<(), StanzaError> {
         creator: me.user.clone(),
         creation: now,
         participants,
+        description: None,
+        announce: false,
+        locked: false,
     };
     let node = group.node();
     let users: Vec<String> = group.participants.keys().cloned().collect();
@@ -186,11 +243,7 @@ fn change(ctx: &mut Ctx<'_>, iq: &Node, to: &Jid, c: &Node) -> Result<(), Stanza
         .groups
         .get_mut(&to.user)
         .ok_or(StanzaError::NotFound)?;
-    match g.participants.get(&me.user) {
-        Some(Role::Admin | Role::SuperAdmin) => {}
-        Some(Role::Member) => return Err(StanzaError::Forbidden("not an admin")),
-        None => return Err(StanzaError::Forbidden("not a group member")),
-    }
+    g.require_admin(&me.user)?;
     let action = c.tag.as_str();
     let before: Vec<String> = g.participants.keys().cloned().collect();
     let mut results = Vec::new();
@@ -253,9 +306,7 @@ fn subject(ctx: &mut Ctx<'_>, iq: &Node, to: &Jid, c: &Node) -> Result<(), Stanz
         .groups
         .get_mut(&to.user)
         .ok_or(StanzaError::NotFound)?;
-    if !g.participants.contains_key(&me.user) {
-        return Err(StanzaError::Forbidden("not a group member"));
-    }
+    g.require_editor(&me.user)?;
     let text = c
         .content_bytes()
         .map(|b| String::from_utf8_lossy(b).into_owned())
@@ -270,6 +321,63 @@ fn subject(ctx: &mut Ctx<'_>, iq: &Node, to: &Jid, c: &Node) -> Result<(), Stanz
         Node::new("subject").attr("subject", text),
         &users,
     );
+    ctx.replies.push(iq_result(iq));
+    Ok(())
+}
+
+/// `<description id prev><body>…</body>` (or `delete=true`): the topic. An edit
+/// made on a stale version (`prev` not the current id) is refused as a conflict.
+fn description(ctx: &mut Ctx<'_>, iq: &Node, to: &Jid, c: &Node) -> Result<(), StanzaError> {
+    let me = ctx.me()?;
+    let g = ctx
+        .state
+        .groups
+        .get_mut(&to.user)
+        .ok_or(StanzaError::NotFound)?;
+    g.require_editor(&me.user)?;
+    let id = c
+        .attr_str("id")
+        .ok_or(StanzaError::BadRequest("description id"))?
+        .into_owned();
+    let previous = c.attr_str("prev").map(|p| p.into_owned());
+    if previous.as_deref() != g.description.as_ref().map(|(id, _)| id.as_str()) {
+        return Err(StanzaError::Conflict);
+    }
+    let deleted = c.attr_str("delete").as_deref() == Some("true");
+    g.description = if deleted {
+        None
+    } else {
+        let body = c
+            .get_child("body")
+            .and_then(Node::content_bytes)
+            .ok_or(StanzaError::BadRequest("description body"))?;
+        Some((id, String::from_utf8_lossy(body).into_owned()))
+    };
+    let (gjid, users): (Jid, Vec<String>) = (g.jid(), g.participants.keys().cloned().collect());
+    info!(account = %me, group = %gjid, deleted, "group topic changed");
+    notify(ctx.state, &gjid, &me, c.clone(), &users);
+    ctx.replies.push(iq_result(iq));
+    Ok(())
+}
+
+/// `<announcement/>`, `<not_announcement/>`, `<locked/>`, `<unlocked/>`: admins only.
+fn setting(ctx: &mut Ctx<'_>, iq: &Node, to: &Jid, c: &Node) -> Result<(), StanzaError> {
+    let me = ctx.me()?;
+    let g = ctx
+        .state
+        .groups
+        .get_mut(&to.user)
+        .ok_or(StanzaError::NotFound)?;
+    g.require_admin(&me.user)?;
+    match c.tag.as_str() {
+        "announcement" => g.announce = true,
+        "not_announcement" => g.announce = false,
+        "locked" => g.locked = true,
+        _ => g.locked = false,
+    }
+    let (gjid, users): (Jid, Vec<String>) = (g.jid(), g.participants.keys().cloned().collect());
+    info!(account = %me, group = %gjid, setting = %c.tag, "group setting changed");
+    notify(ctx.state, &gjid, &me, Node::new(c.tag.clone()), &users);
     ctx.replies.push(iq_result(iq));
     Ok(())
 }

@@ -60,6 +60,9 @@ pub(crate) fn handle_message(ctx: &mut Ctx<'_>, node: &Node) -> Result<(), Stanz
         if !group.participants.contains_key(&me.user) {
             return Err(StanzaError::Forbidden("not a group member"));
         }
+        if group.announce && !group.is_admin(&me.user) {
+            return Err(StanzaError::Forbidden("only admins send to this group"));
+        }
         let members: Vec<String> = group.participants.keys().cloned().collect();
         for user in members {
             for dev in ctx.state.devices_of(&user) {

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const DOCUMENT: &str = "../../functions/http-api/openapi.json";
 const ROUTE_TABLE: &str = "../../functions/http-api/src/routes/mod.rs";
@@ -192,10 +192,18 @@ fn the_document_is_openapi_3_1() {
     let basic = &doc["components"]["securitySchemes"]["basicAuth"];
     assert_eq!(basic["type"], "http", "basicAuth is an HTTP scheme");
     assert_eq!(basic["scheme"], "basic", "basicAuth is HTTP basic");
+    let key = &doc["components"]["securitySchemes"]["apiKey"];
+    assert_eq!(
+        (&key["type"], &key["in"], &key["name"]),
+        (&json!("apiKey"), &json!("header"), &json!("X-Api-Key")),
+        "API keys travel in X-Api-Key"
+    );
+    let bearer = &doc["components"]["securitySchemes"]["bearerKey"];
+    assert_eq!((&bearer["type"], &bearer["scheme"]), (&json!("http"), &json!("bearer")));
     assert_eq!(
         doc["security"],
-        serde_json::json!([{ "basicAuth": [] }]),
-        "basic auth applies to the whole API by default"
+        json!([{ "basicAuth": [] }, { "apiKey": [] }, { "bearerKey": [] }]),
+        "basic auth or an API key (either way) applies to the whole API by default"
     );
 }
 

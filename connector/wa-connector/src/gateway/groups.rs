@@ -1,10 +1,13 @@
-//! `wa:gateway/groups`: create groups, read them, change their members.
+//! `wa:gateway/groups`: create groups, read them, change their members, name,
+//! topic and settings, leave them.
 
-use wa_proto::groups::{GroupInfo as ProtoGroup, ParticipantAction as ProtoAction};
+use wa_proto::groups::{
+    GroupInfo as ProtoGroup, GroupSetting as ProtoSetting, ParticipantAction as ProtoAction,
+};
 
 use super::bindings::wa::gateway::groups::Host;
 use super::bindings::wa::gateway::types::{
-    GroupInfo, GroupParticipant, ParticipantAction, ParticipantResult,
+    GroupInfo, GroupParticipant, GroupSetting, ParticipantAction, ParticipantResult,
 };
 use super::messaging::{parse_chat, parse_user};
 use super::{Gateway, GatewayError, GatewayResult};
@@ -12,6 +15,19 @@ use crate::requests::RequestError;
 
 /// WhatsApp's limit on a group name, in characters.
 const MAX_SUBJECT_CHARS: usize = 100;
+/// WhatsApp's limit on a group description, in characters.
+const MAX_TOPIC_CHARS: usize = 2048;
+
+/// A group name as WhatsApp accepts it: trimmed, 1 to [`MAX_SUBJECT_CHARS`].
+fn group_name(name: &str) -> GatewayResult<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > MAX_SUBJECT_CHARS {
+        return Err(GatewayError::InvalidInput(format!(
+            "group name must be 1 to {MAX_SUBJECT_CHARS} characters"
+        )));
+    }
+    Ok(name.to_owned())
+}
 
 impl Host for Gateway {
     async fn create_group(
@@ -20,12 +36,7 @@ impl Host for Gateway {
         subject: String,
         participants: Vec<String>,
     ) -> GatewayResult<GroupInfo> {
-        let subject = subject.trim().to_owned();
-        if subject.is_empty() || subject.chars().count() > MAX_SUBJECT_CHARS {
-            return Err(GatewayError::InvalidInput(format!(
-                "group name must be 1 to {MAX_SUBJECT_CHARS} characters"
-            )));
-        }
+        let subject = group_name(&subject)?;
         let members = users(&participants)?;
         let handle = self.running(&account).await?;
         let group = handle
@@ -66,17 +77,77 @@ impl Host for Gateway {
             ParticipantAction::Demote => ProtoAction::Demote,
         };
         let handle = self.running(&account).await?;
-        handle
+        let results = handle
             .change_group_participants(&group, action, &members)
             .await
             .map_err(request_error)?;
-        Ok(members
-            .iter()
-            .map(|m| ParticipantResult {
-                jid: m.to_string(),
-                status: "success".into(),
+        Ok(results
+            .into_iter()
+            .map(|(jid, error)| ParticipantResult {
+                jid: jid.to_string(),
+                status: error.unwrap_or_else(|| "success".into()),
             })
             .collect())
+    }
+
+    async fn set_group_name(
+        &mut self,
+        account: String,
+        group: String,
+        name: String,
+    ) -> GatewayResult<()> {
+        let group = group_jid(&group)?;
+        let name = group_name(&name)?;
+        let handle = self.running(&account).await?;
+        handle
+            .set_group_name(&group, &name)
+            .await
+            .map_err(request_error)
+    }
+
+    async fn set_group_topic(
+        &mut self,
+        account: String,
+        group: String,
+        topic: String,
+    ) -> GatewayResult<()> {
+        let group = group_jid(&group)?;
+        let topic = topic.trim();
+        if topic.chars().count() > MAX_TOPIC_CHARS {
+            return Err(GatewayError::InvalidInput(format!(
+                "group topic must be at most {MAX_TOPIC_CHARS} characters"
+            )));
+        }
+        let handle = self.running(&account).await?;
+        handle
+            .set_group_topic(&group, topic)
+            .await
+            .map_err(request_error)
+    }
+
+    async fn set_group_setting(
+        &mut self,
+        account: String,
+        group: String,
+        setting: GroupSetting,
+        on: bool,
+    ) -> GatewayResult<()> {
+        let group = group_jid(&group)?;
+        let setting = match setting {
+            GroupSetting::Announce => ProtoSetting::Announce,
+            GroupSetting::Locked => ProtoSetting::Locked,
+        };
+        let handle = self.running(&account).await?;
+        handle
+            .set_group_setting(&group, setting, on)
+            .await
+            .map_err(request_error)
+    }
+
+    async fn leave_group(&mut self, account: String, group: String) -> GatewayResult<()> {
+        let group = group_jid(&group)?;
+        let handle = self.running(&account).await?;
+        handle.leave_group(&group).await.map_err(request_error)
     }
 }
 
@@ -108,6 +179,9 @@ fn describe(group: ProtoGroup) -> GroupInfo {
                 is_super_admin: p.admin.as_deref() == Some("superadmin"),
             })
             .collect(),
+        topic: group.topic,
+        announce: group.announce,
+        locked: group.locked,
     }
 }
 
@@ -120,6 +194,9 @@ fn request_error(error: RequestError) -> GatewayError {
         RequestError::Refused { ref code } if code == "403" || code == "401" => {
             GatewayError::InvalidInput(format!("WhatsApp refused: not allowed ({code})"))
         }
+        RequestError::Refused { ref code } if code == "409" => GatewayError::InvalidInput(
+            "WhatsApp refused: the group changed meanwhile (409); try again".into(),
+        ),
         other => GatewayError::Unavailable(other.to_string()),
     }
 }

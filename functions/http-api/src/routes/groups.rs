@@ -1,11 +1,15 @@
-//! `/group*`: create groups, read them, change their members.
+//! `/group*`: create groups, read them, change their members, name, topic and
+//! settings, leave them.
 
 use serde::Serialize;
 
 use super::Call;
-use crate::bindings::wa::gateway::types::{GroupInfo, ParticipantAction, ParticipantResult};
+use crate::bindings::wa::gateway::types::{
+    GroupInfo, GroupSetting, ParticipantAction, ParticipantResult,
+};
 use crate::envelope::{self, ApiResponse};
 use crate::error::{ApiError, ApiResult};
+use crate::input::Input;
 use crate::phone;
 
 const BODY_LIMIT: usize = 256 * 1024;
@@ -21,6 +25,9 @@ struct GroupView {
     jid: String,
     name: String,
     owner_jid: Option<String>,
+    topic: Option<String>,
+    is_announce: bool,
+    is_locked: bool,
     participants: Vec<ParticipantView>,
 }
 
@@ -36,6 +43,9 @@ fn view(group: GroupInfo) -> GroupView {
         jid: group.jid,
         name: group.subject,
         owner_jid: group.owner,
+        topic: group.topic,
+        is_announce: group.announce,
+        is_locked: group.locked,
         participants: group
             .participants
             .into_iter()
@@ -108,19 +118,112 @@ pub async fn participants(call: &mut Call, action: &str) -> ApiResult<ApiRespons
             (&device, group, action, participants),
         )
         .await?;
+    // GOWA's shape: `success` or `error` per member; the reason in the message.
     let view: Vec<ParticipantStatus> = results
         .into_iter()
-        .map(|r| ParticipantStatus {
-            message: if r.status == "success" {
-                "Action success".into()
-            } else {
-                format!("WhatsApp refused: {}", r.status)
-            },
-            participant: r.jid,
-            status: r.status,
+        .map(|r| {
+            let ok = r.status == "success";
+            ParticipantStatus {
+                message: if ok {
+                    "Action success".into()
+                } else {
+                    format!("WhatsApp refused the change ({})", r.status)
+                },
+                participant: r.jid,
+                status: if ok { "success" } else { "error" }.into(),
+            }
         })
         .collect();
     Ok(envelope::success("Success", view))
+}
+
+/// `GET /group/participants?group_id=`: the members with their roles.
+pub async fn list_participants(call: &Call) -> ApiResult<ApiResponse> {
+    let group = phone::group(&call.query().required("group_id")?)?;
+    let device = call.device().await?;
+    let info = view(
+        call.connector
+            .try_call("groups", "get-group", (&device, group))
+            .await?,
+    );
+    #[derive(Serialize)]
+    struct Members {
+        group_id: String,
+        name: String,
+        participants: Vec<ParticipantView>,
+    }
+    Ok(envelope::success(
+        "Success get group participants",
+        Members {
+            group_id: info.jid,
+            name: info.name,
+            participants: info.participants,
+        },
+    ))
+}
+
+/// The body's `group_id`, and the device it is for.
+async fn target(call: &mut Call) -> ApiResult<(Input, String, String)> {
+    let input = call.body(BODY_LIMIT).await?;
+    let group = phone::group(&input.required("group_id")?)?;
+    let device = call.device().await?;
+    Ok((input, group, device))
+}
+
+/// `POST /group/leave`: `group_id`.
+pub async fn leave(call: &mut Call) -> ApiResult<ApiResponse> {
+    let (_, group, device) = target(call).await?;
+    call.connector
+        .try_call::<()>("groups", "leave-group", (&device, group))
+        .await?;
+    Ok(envelope::done("Success leave group"))
+}
+
+/// `POST /group/name`: `group_id`, `name`.
+pub async fn name(call: &mut Call) -> ApiResult<ApiResponse> {
+    let (input, group, device) = target(call).await?;
+    let name = input.required("name")?;
+    call.connector
+        .try_call::<()>("groups", "set-group-name", (&device, group, &name))
+        .await?;
+    Ok(envelope::done(format!(
+        "Success update group name to '{}'",
+        name.trim()
+    )))
+}
+
+/// `POST /group/topic`: `group_id`, `topic` (empty removes it).
+pub async fn topic(call: &mut Call) -> ApiResult<ApiResponse> {
+    let (input, group, device) = target(call).await?;
+    let topic = input.text("topic").unwrap_or_default();
+    call.connector
+        .try_call::<()>("groups", "set-group-topic", (&device, group, &topic))
+        .await?;
+    Ok(envelope::done(if topic.trim().is_empty() {
+        "Success remove group topic"
+    } else {
+        "Success update group topic"
+    }))
+}
+
+/// `POST /group/locked` (`locked`) and `/group/announce` (`announce`), with `group_id`.
+pub async fn setting(call: &mut Call, setting: GroupSetting) -> ApiResult<ApiResponse> {
+    let (input, group, device) = target(call).await?;
+    let (field, what) = match setting {
+        GroupSetting::Locked => ("locked", "locked"),
+        GroupSetting::Announce => ("announce", "announce"),
+    };
+    // A missing field must not silently turn the setting off.
+    if !input.has_field(field) {
+        return Err(ApiError::validation(format!(
+            "{field}: is required (true or false)"
+        )));
+    }
+    let on = input.flag(field)?;
+    call.connector
+        .try_call::<()>("groups", "set-group-setting", (&device, group, setting, on))
+        .await?;
+    Ok(envelope::done(format!("Success set group {what} to {on}")))
 }
 
 fn members(list: &[String]) -> ApiResult<Vec<String>> {

@@ -13,6 +13,7 @@ mod webhooks;
 use http::{HeaderMap, Method, StatusCode};
 use spin_sdk::http::Request;
 
+use crate::bindings::wa::gateway::types::GroupSetting;
 use crate::connector::Connector;
 use crate::envelope::ApiResponse;
 use crate::error::{ApiError, ApiResult};
@@ -62,10 +63,16 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/chat/{jid}/messages"),
     ("POST", "/group"),
     ("GET", "/group/info"),
+    ("GET", "/group/participants"),
     ("POST", "/group/participants"),
     ("POST", "/group/participants/remove"),
     ("POST", "/group/participants/promote"),
     ("POST", "/group/participants/demote"),
+    ("POST", "/group/leave"),
+    ("POST", "/group/name"),
+    ("POST", "/group/topic"),
+    ("POST", "/group/locked"),
+    ("POST", "/group/announce"),
     ("GET", "/events"),
     ("GET", "/webhook/deliveries"),
     ("POST", "/webhook/deliveries/{id}/replay"),
@@ -238,10 +245,18 @@ pub async fn dispatch(request: Request) -> ApiResponse {
         "/chat/{jid}/messages" => chats::messages(&call).await,
         "/group" => groups::create(&mut call).await,
         "/group/info" => groups::info(&call).await,
+        "/group/participants" if call.method == Method::GET => {
+            groups::list_participants(&call).await
+        }
         "/group/participants" => groups::participants(&mut call, "add").await,
         "/group/participants/remove" => groups::participants(&mut call, "remove").await,
         "/group/participants/promote" => groups::participants(&mut call, "promote").await,
         "/group/participants/demote" => groups::participants(&mut call, "demote").await,
+        "/group/leave" => groups::leave(&mut call).await,
+        "/group/name" => groups::name(&mut call).await,
+        "/group/topic" => groups::topic(&mut call).await,
+        "/group/locked" => groups::setting(&mut call, GroupSetting::Locked).await,
+        "/group/announce" => groups::setting(&mut call, GroupSetting::Announce).await,
         "/events" => webhooks::events(&call).await,
         "/webhook/deliveries" => webhooks::deliveries(&call).await,
         "/webhook/deliveries/{id}/replay" => webhooks::replay(&call).await,
