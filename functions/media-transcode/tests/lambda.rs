@@ -6,10 +6,8 @@ mod support;
 use std::time::Duration;
 
 use serde_json::json;
-use support::{
-    media::{clip, ffprobe, picture, require_ffmpeg, tone},
-    runtime_api::{FunctionProcess, RuntimeApi},
-};
+use support::media::{clip, ffprobe, picture, require_ffmpeg, tone};
+use wa_testkit::lambda_runtime_api::{FunctionProcess, RuntimeApi};
 
 const EXE: &str = env!("CARGO_BIN_EXE_media-transcode-lambda");
 const INVOCATION_TIMEOUT: Duration = Duration::from_secs(60);

@@ -11,5 +11,5 @@ mod outcome;
 mod signing;
 
 pub use backoff::{MAX_DELAY, next_attempt_delay, should_give_up};
-pub use outcome::{Failure, Outcome, classify_status, parse_retry_after};
+pub use outcome::{Failure, MAX_ANSWER_EXCERPT, Outcome, classify_status, parse_retry_after};
 pub use signing::{Attempt, HeaderError, SIGNATURE_HEADER, signature, signed_headers};

@@ -22,6 +22,57 @@ pub struct Failure {
     pub retry_after_secs: Option<u32>,
 }
 
+/// How much of a receiver's answer is read, only to quote it in a failure's reason.
+pub const MAX_ANSWER_EXCERPT: usize = 4 * 1024;
+/// How many characters of that answer the reason quotes.
+const QUOTED_CHARS: usize = 200;
+
+impl Outcome {
+    /// A retry that happened before or instead of an answer (a timeout, a
+    /// refused connection, a secret that could not be read).
+    pub fn retry(reason: impl Into<String>) -> Self {
+        Self::Retry(Failure::without_answer(reason))
+    }
+
+    /// A reject decided before anything was sent (a bad URL or header).
+    pub fn reject(reason: impl Into<String>) -> Self {
+        Self::Reject(Failure::without_answer(reason))
+    }
+
+    /// The same outcome, its failure reason quoting the start of the
+    /// receiver's answer (`answer`: up to [`MAX_ANSWER_EXCERPT`] bytes of the
+    /// body), so the delivery log shows what the receiver said.
+    pub fn quoting(self, answer: &[u8]) -> Self {
+        let excerpt: String = String::from_utf8_lossy(answer)
+            .trim()
+            .chars()
+            .take(QUOTED_CHARS)
+            .collect();
+        let quote = |mut failure: Failure| {
+            if !excerpt.is_empty() {
+                failure.reason = format!("{}: {excerpt}", failure.reason);
+            }
+            failure
+        };
+        match self {
+            Self::Retry(failure) => Self::Retry(quote(failure)),
+            Self::Reject(failure) => Self::Reject(quote(failure)),
+            delivered => delivered,
+        }
+    }
+}
+
+impl Failure {
+    /// A failure with no status and no `Retry-After`: nothing was answered.
+    pub fn without_answer(reason: impl Into<String>) -> Self {
+        Self {
+            status: None,
+            reason: reason.into(),
+            retry_after_secs: None,
+        }
+    }
+}
+
 /// Classifies an HTTP answer. `retry_after` is the raw `Retry-After` header.
 pub fn classify_status(status: u16, retry_after: Option<&str>, now_unix: u64) -> Outcome {
     let failure = |reason: String| Failure {
@@ -103,6 +154,33 @@ mod tests {
             panic!()
         };
         assert_eq!((f.status, f.retry_after_secs), (Some(503), Some(120)));
+    }
+
+    #[test]
+    fn failures_quote_the_start_of_the_answer() {
+        let Outcome::Reject(f) = classify_status(404, None, 0).quoting(b"  no such hook\n") else {
+            panic!()
+        };
+        assert_eq!(
+            f.reason,
+            "the receiver answered 404; not retried: no such hook"
+        );
+        let long = vec![b'x'; MAX_ANSWER_EXCERPT];
+        let Outcome::Retry(f) = classify_status(500, None, 0).quoting(&long) else {
+            panic!()
+        };
+        assert_eq!(
+            f.reason.len(),
+            "the receiver answered 500: ".len() + QUOTED_CHARS
+        );
+        assert_eq!(
+            classify_status(200, None, 0).quoting(b"ok"),
+            Outcome::Delivered(200)
+        );
+        assert_eq!(
+            Outcome::retry("timed out").quoting(b""),
+            Outcome::Retry(Failure::without_answer("timed out"))
+        );
     }
 
     #[test]

@@ -1,7 +1,6 @@
-//! Test support shared by this crate's integration tests (and meant to be
-//! reused by later Lambda functions' tests).
+//! Test support shared by this crate's integration tests (the Lambda Runtime
+//! API emulator is `wa_testkit::lambda_runtime_api`).
 // Each test crate includes this module and uses a different part of it.
 #![allow(dead_code)]
 
 pub mod media;
-pub mod runtime_api;

@@ -9,8 +9,9 @@
 //! /2018-06-01/runtime/init/error`. Payloads are arbitrary JSON, so queue
 //! batches and S3 events go through the same [`RuntimeApi::invoke`].
 //!
-//! Use:
+//! Behind the crate's `lambda` feature. Use:
 //! ```ignore
+//! use wa_testkit::lambda_runtime_api::{FunctionProcess, RuntimeApi};
 //! let api = RuntimeApi::start().await;
 //! let function = FunctionProcess::spawn(env!("CARGO_BIN_EXE_x"), &api, "x", &[]);
 //! let outcome = api.invoke(&json!({...}), Duration::from_secs(30)).await;
@@ -93,12 +94,14 @@ impl Outcome {
 }
 
 /// One queued event, handed out by `/invocation/next`.
+#[derive(Debug)]
 struct Pending {
     request_id: String,
     deadline_ms: u128,
     payload: Bytes,
 }
 
+#[derive(Debug)]
 struct State {
     function_arn: Mutex<String>,
     next_id: AtomicU64,
@@ -108,6 +111,7 @@ struct State {
 }
 
 /// The emulator. Dropping it stops the server.
+#[derive(Debug)]
 pub struct RuntimeApi {
     address: SocketAddr,
     state: Arc<State>,
@@ -341,6 +345,7 @@ fn reply(status: StatusCode, body: Value) -> Reply {
 /// A Lambda binary running as a child process against a [`RuntimeApi`].
 /// Its stdout and stderr go to a log file (see [`FunctionProcess::logs`]);
 /// dropping it kills the process.
+#[derive(Debug)]
 pub struct FunctionProcess {
     child: Child,
     log_path: PathBuf,
