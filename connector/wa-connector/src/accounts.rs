@@ -32,7 +32,7 @@ use crate::pairing;
 use crate::prekeys::{self, PendingUpload};
 use crate::reconnect::Backoff;
 use crate::requests::{RequestError, Requester};
-use crate::{groups, receipts, receive, send, socket};
+use crate::{contacts, groups, presence, receipts, receive, send, socket};
 
 /// Where an account is, as its handle reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -394,6 +394,50 @@ impl AccountHandle {
         group: &Jid,
     ) -> Result<wa_proto::groups::GroupInfo, RequestError> {
         groups::info(&self.requester, group).await
+    }
+
+    /// Shows the account online or offline to its contacts.
+    pub async fn send_presence(&self, available: bool) -> Result<(), RequestError> {
+        let push_name = match self.store().get_account(&self.id).await {
+            Ok(account) => account.push_name,
+            Err(_) => None,
+        };
+        presence::send_presence(&self.requester, available, push_name.as_deref()).await
+    }
+
+    /// Shows typing, recording or stopped in the chat `to`.
+    pub async fn send_chat_state(
+        &self,
+        to: &Jid,
+        state: wa_proto::presence::ChatState,
+    ) -> Result<(), RequestError> {
+        presence::send_chat_state(&self.requester, to, state).await
+    }
+
+    /// Marks received messages read; see [`receipts::mark_read`].
+    pub async fn mark_read(
+        &self,
+        chat: &Jid,
+        sender: Option<&Jid>,
+        ids: &[String],
+    ) -> Result<(), RequestError> {
+        receipts::mark_read(&self.requester, chat, sender, ids).await
+    }
+
+    /// Which of `phones` are on WhatsApp.
+    pub async fn check_contacts(
+        &self,
+        phones: &[String],
+    ) -> Result<Vec<wa_proto::usync::ContactStatus>, RequestError> {
+        contacts::check(&self.requester, phones).await
+    }
+
+    /// The devices users have linked.
+    pub async fn user_devices(
+        &self,
+        users: &[Jid],
+    ) -> Result<Vec<wa_proto::usync::UserDevices>, RequestError> {
+        contacts::devices(&self.requester, users).await
     }
 
     /// Uploads the plain file `key` of `media` (encrypting it on the way) for a media

@@ -75,6 +75,14 @@ pub enum Command {
         /// The answer, or why there is none.
         reply: oneshot::Sender<Result<Node, RequestError>>,
     },
+    /// Send a node the server does not answer (presence, chat state, read
+    /// receipts); answered once it is on its way.
+    Send {
+        /// The node.
+        node: Node,
+        /// Sent, or why not.
+        reply: oneshot::Sender<Result<(), RequestError>>,
+    },
     /// Close the connection and stop.
     Shutdown,
 }
@@ -89,6 +97,9 @@ impl Command {
                 let _ = reply.send(Err(SendError::NotConnected.into()));
             }
             Command::Request { reply, .. } => {
+                let _ = reply.send(Err(RequestError::NotConnected));
+            }
+            Command::Send { reply, .. } => {
                 let _ = reply.send(Err(RequestError::NotConnected));
             }
             Command::Logout { .. } | Command::Shutdown => {}
@@ -327,6 +338,14 @@ pub async fn drive<H: EventHandler>(
                     } else {
                         let _ = reply.send(Err(RequestError::Invalid("node without an id")));
                     }
+                }
+                Some(Command::Send { node, reply }) => {
+                    let sent = if handshaken {
+                        conn.send_node(&node).map_err(RequestError::from)
+                    } else {
+                        Err(RequestError::NotConnected)
+                    };
+                    let _ = reply.send(sent);
                 }
                 Some(Command::Logout { reply }) => {
                     if let Some(me) = conn.credentials().me.clone() && conn.is_connected() {

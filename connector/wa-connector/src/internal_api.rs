@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::gateway::Gateway;
 use crate::gateway::bindings::wa::gateway::{
-    accounts, groups, history, media, messaging, webhooks,
+    accounts, contacts, groups, history, media, messaging, webhooks,
 };
 use crate::gateway::media::MAX_MEDIA_BYTES;
 
@@ -62,6 +62,9 @@ pub const FUNCTIONS: &[(&str, &str)] = &[
     ("accounts", "logout"),
     ("accounts", "reconnect"),
     ("messaging", "send"),
+    ("messaging", "send-presence"),
+    ("messaging", "send-chat-presence"),
+    ("messaging", "mark-read"),
     ("history", "list-chats"),
     ("history", "list-messages"),
     ("history", "get-message"),
@@ -75,6 +78,8 @@ pub const FUNCTIONS: &[(&str, &str)] = &[
     ("groups", "set-group-topic"),
     ("groups", "set-group-setting"),
     ("groups", "leave-group"),
+    ("contacts", "check-users"),
+    ("contacts", "get-devices"),
     ("webhooks", "events"),
     ("webhooks", "get-webhook"),
     ("webhooks", "set-webhook"),
@@ -206,6 +211,19 @@ async fn dispatch(
             groups::set_group_setting(account, group, setting, on)
         ),
         ("groups", "leave-group") => call!(gateway, body, groups::leave_group(account, group)),
+        ("messaging", "send-presence") => {
+            call!(gateway, body, messaging::send_presence(account, available))
+        }
+        ("messaging", "send-chat-presence") => call!(
+            gateway,
+            body,
+            messaging::send_chat_presence(account, chat, state)
+        ),
+        ("messaging", "mark-read") => {
+            call!(gateway, body, messaging::mark_read(account, chat, ids))
+        }
+        ("contacts", "check-users") => call!(gateway, body, contacts::check_users(account, phones)),
+        ("contacts", "get-devices") => call!(gateway, body, contacts::get_devices(account, users)),
         ("webhooks", "events") => call!(gateway, body, webhooks::events(account, after, limit)),
         ("webhooks", "get-webhook") => call!(gateway, body, webhooks::get_webhook(account)),
         ("webhooks", "set-webhook") => {

@@ -1,4 +1,5 @@
-//! Incoming receipts: delivery, read and played receipts move our outgoing messages'
+//! Receipts. Outgoing: marking received messages read (blue ticks for their
+//! sender). Incoming: delivery, read and played receipts move our outgoing messages'
 //! status forward and become `message.ack` events, committed (with the other stanzas
 //! of their [`InboundBatch`]) before the receipt is acknowledged. A retry receipt (the peer could not decrypt) queues a resend for the
 //! outbox worker. Receipts about our other devices reading incoming messages, and
@@ -14,6 +15,26 @@ use crate::driver::WaConnection;
 use crate::events;
 use crate::messaging::{Messaging, Resend};
 use crate::receive::{InboundBatch, send};
+
+/// Marks `ids` (all from one sender in `chat`; in groups `sender` names them)
+/// read. The server does not answer read receipts.
+pub async fn mark_read(
+    requester: &crate::requests::Requester,
+    chat: &wa_proto::binary::Jid,
+    sender: Option<&wa_proto::binary::Jid>,
+    ids: &[String],
+) -> Result<(), crate::requests::RequestError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    requester
+        .send(receipt::read_receipt(chat, sender, ids, now))
+        .await
+}
 
 /// The status a receipt kind moves our message to, if any.
 fn status_for(kind: &ReceiptKind) -> Option<MessageStatus> {

@@ -230,6 +230,16 @@ impl Requester {
         rx.await.unwrap_or(Err(RequestError::Disconnected))
     }
 
+    /// Sends a node the server does not answer; done once it is on its way.
+    pub async fn send(&self, node: Node) -> Result<(), RequestError> {
+        let (reply, rx) = oneshot::channel();
+        self.cmds
+            .send(Command::Send { node, reply })
+            .await
+            .map_err(|_| RequestError::NotConnected)?;
+        rx.await.unwrap_or(Err(RequestError::Disconnected))
+    }
+
     /// Sends an iq built by `build` from a fresh id, with the default timeout.
     pub async fn iq(&self, build: impl FnOnce(&str) -> Node) -> Result<Node, RequestError> {
         let node = build(&self.next_id());

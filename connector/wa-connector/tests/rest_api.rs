@@ -689,19 +689,31 @@ async fn media_and_rich_messages_arrive_and_download_byte_identical() {
 
 /// Polls `/events` until one named `name` shows for `device`; returns its payload.
 async fn wait_for_event(gw: &Gateway, device: &str, name: &str) -> Value {
+    wait_for_event_where(gw, device, name, |_| true).await
+}
+
+/// The payload of the first `name` event of `device` that `pred` accepts.
+async fn wait_for_event_where(
+    gw: &Gateway,
+    device: &str,
+    name: &str,
+    pred: impl Fn(&Value) -> bool,
+) -> Value {
     let deadline = tokio::time::Instant::now() + support::gateway::WAIT;
     loop {
         let events = gw
             .get(None, &format!("/events?device_id={device}&limit=1000"))
             .await
             .ok();
-        if let Some(event) = events
+        let found = events
             .as_array()
             .unwrap()
             .iter()
-            .find(|e| e["name"] == name)
-        {
-            return serde_json::from_str(event["payload"].as_str().unwrap()).unwrap();
+            .filter(|e| e["name"] == name)
+            .map(|e| serde_json::from_str::<Value>(e["payload"].as_str().unwrap()).unwrap())
+            .find(|payload| pred(payload));
+        if let Some(payload) = found {
+            return payload;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
@@ -898,4 +910,134 @@ async fn groups_are_created_read_and_changed() {
         )
         .await;
     assert_eq!(empty_title.status, 400);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_read_receipts_and_user_lookups() {
+    let gw = Gateway::start("presence", &[]).await;
+    gw.link("ann", ANN).await;
+    gw.link("bob", BOB).await;
+
+    // Who is on WhatsApp, and with which devices.
+    let check = gw
+        .get(Some("ann"), &format!("/user/check?phone={BOB}"))
+        .await
+        .ok();
+    assert_eq!(
+        (&check["is_on_whatsapp"], &check["jid"]),
+        (&json!(true), &json!(jid(BOB)))
+    );
+    let stranger = gw
+        .get(Some("ann"), "/user/check?phone=15559990000")
+        .await
+        .ok();
+    assert_eq!(stranger["is_on_whatsapp"], false);
+    let info = gw
+        .get(Some("ann"), &format!("/user/info?phone=%2B{BOB}"))
+        .await
+        .ok();
+    let devices = info["data"][0]["devices"].as_array().unwrap();
+    assert!(!devices.is_empty(), "{info}");
+    assert!(
+        devices
+            .iter()
+            .all(|d| d["User"] == BOB && d["Server"] == "s.whatsapp.net"),
+        "{info}"
+    );
+    assert!(
+        devices.iter().any(|d| d["AD"] == true),
+        "bob's gateway is a linked device: {info}"
+    );
+    let unknown = gw.get(Some("ann"), "/user/info?phone=15559990000").await;
+    assert_eq!(
+        (unknown.status, unknown.code().as_str()),
+        (404, "NOT_FOUND")
+    );
+    let bad = gw.get(Some("ann"), "/user/check?phone=12ab").await;
+    assert_eq!(bad.status, 400);
+
+    // Presence and chat states reach WhatsApp.
+    let online = gw
+        .post(Some("ann"), "/send/presence", json!({"type": "available"}))
+        .await
+        .ok();
+    assert_eq!(online["message_id"], "presence");
+    assert_eq!(gw.sim.presence_of(ANN).as_deref(), Some("available"));
+    gw.post(
+        Some("ann"),
+        "/send/presence",
+        json!({"type": "unavailable"}),
+    )
+    .await
+    .ok();
+    assert_eq!(gw.sim.presence_of(ANN).as_deref(), Some("unavailable"));
+    let wrong = gw
+        .post(Some("ann"), "/send/presence", json!({"type": "away"}))
+        .await;
+    assert_eq!(
+        (wrong.status, wrong.code().as_str()),
+        (400, "VALIDATION_ERROR")
+    );
+    for action in ["start", "recording", "stop"] {
+        let sent = gw
+            .post(
+                Some("ann"),
+                "/send/chat-presence",
+                json!({"phone": BOB, "action": action}),
+            )
+            .await
+            .ok();
+        assert_eq!(sent["message_id"], format!("chat-presence-{action}"));
+    }
+    let states: Vec<(String, String, String)> = gw
+        .sim
+        .chat_states()
+        .into_iter()
+        .map(|s| (s.from.user, s.to.to_string(), s.state))
+        .collect();
+    assert_eq!(
+        states,
+        ["composing", "recording", "paused"].map(|s| (ANN.to_owned(), jid(BOB), s.to_owned()))
+    );
+    let wrong = gw
+        .post(
+            Some("ann"),
+            "/send/chat-presence",
+            json!({"phone": BOB, "action": "dance"}),
+        )
+        .await;
+    assert_eq!(wrong.status, 400);
+
+    // Bob reads Ann's message: Ann's copy turns `read`.
+    let message = gw
+        .send_and_receive(("ann", BOB), ("bob", ANN), "read me")
+        .await;
+    let id = message["id"].as_str().unwrap().to_owned();
+    let read = gw
+        .post(
+            Some("bob"),
+            &format!("/message/{id}/read"),
+            json!({"phone": ANN}),
+        )
+        .await
+        .ok();
+    assert_eq!(read["message_id"], id.as_str());
+    let ack = wait_for_event_where(&gw, "ann", "message.ack", |p| {
+        p["receipt_type"] == "read" && p["ids"].to_string().contains(&id)
+    })
+    .await;
+    assert_eq!(ack["chat_id"], jid(BOB), "{ack}");
+    // Only received messages, and only known ones, can be marked read.
+    let own = gw
+        .post(
+            Some("ann"),
+            &format!("/message/{id}/read"),
+            json!({"phone": BOB}),
+        )
+        .await;
+    assert_eq!((own.status, own.code().as_str()), (400, "VALIDATION_ERROR"));
+    let missing = gw
+        .post(Some("bob"), "/message/NOPE123/read", json!({"phone": ANN}))
+        .await;
+    assert_eq!(missing.status, 404);
 }

@@ -24,6 +24,7 @@ pub mod pair;
 pub mod pair_code;
 pub mod payload;
 pub mod prekeys;
+pub mod presence;
 pub mod proto;
 /// Acks and receipts: the ones we send and the ones we get about our messages.
 pub mod receipt;

@@ -1,5 +1,5 @@
-//! Device lists (`iq xmlns=usync`): which devices a user has, so a message can be
-//! encrypted for each of them.
+//! User sync (`iq xmlns=usync`): which devices a user has, so a message can be
+//! encrypted for each of them, and which phone numbers are on WhatsApp.
 
 use crate::binary::{Jid, Node};
 use crate::stanza::{StanzaError, error_child, iq, req_jid_attr, req_num_attr, self_or_child};
@@ -24,6 +24,68 @@ pub fn device_query(iq_id: &str, users: &[Jid]) -> Node {
             ),
         ]);
     iq(iq_id, "usync", "get", Jid::server_jid()).child(usync)
+}
+
+/// `<iq xmlns=usync type=get><usync sid mode=query last=true index=0
+/// context=interactive><query><contact/></query><list><user><contact>+phone
+/// </contact></user>…</list></usync></iq>`: whether each phone number (digits,
+/// with country code) is registered on WhatsApp, and its user JID.
+pub fn contact_query(iq_id: &str, phones: &[String]) -> Node {
+    let usync = Node::new("usync")
+        .attr("sid", iq_id)
+        .attr("mode", "query")
+        .attr("last", "true")
+        .attr("index", "0")
+        .attr("context", "interactive")
+        .children([
+            Node::new("query").child(Node::new("contact")),
+            Node::new("list").children(phones.iter().map(|phone| {
+                Node::new("user").child(Node::new("contact").text(format!("+{phone}")))
+            })),
+        ]);
+    iq(iq_id, "usync", "get", Jid::server_jid()).child(usync)
+}
+
+/// One phone number's registration, from the answer to [`contact_query`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactStatus {
+    /// The number as it was asked about (digits, no `+`).
+    pub phone: String,
+    /// The user JID the server names for it.
+    pub user: Jid,
+    /// Registered on WhatsApp (`type=in`).
+    pub registered: bool,
+}
+
+/// Reads the answer to [`contact_query`]; users the server answers with an
+/// `<error>` count as not registered.
+pub fn parse_contacts(result: &Node) -> Result<Vec<ContactStatus>, StanzaError> {
+    let usync = self_or_child(result, "usync")?;
+    let list = usync
+        .get_child("list")
+        .ok_or(StanzaError::MissingChild("list"))?;
+    list.children_by_tag("user")
+        .map(|user| {
+            let contact = user
+                .get_child("contact")
+                .ok_or(StanzaError::MissingChild("contact"))?;
+            let phone = contact
+                .content_bytes()
+                .map(|raw| {
+                    String::from_utf8_lossy(raw)
+                        .chars()
+                        .filter(char::is_ascii_digit)
+                        .collect()
+                })
+                .unwrap_or_default();
+            Ok(ContactStatus {
+                phone,
+                user: req_jid_attr(user, "jid")?.to_non_ad(),
+                registered: error_child(user).is_none()
+                    && contact.attr_str("type").as_deref() == Some("in"),
+            })
+        })
+        .collect()
 }
 
 /// One user's devices (`0` is the primary phone).
@@ -203,5 +265,43 @@ mod tests {
                 text: Some("rate-overlimit".into())
             })
         );
+    }
+
+    #[test]
+    fn contact_query_and_answer() {
+        assert_eq!(
+            wire(contact_query("c1", &["15550001111".into()])).to_string(),
+            "<iq id=\"c1\" xmlns=\"usync\" type=\"get\" to=\"s.whatsapp.net\"><usync sid=\"c1\" mode=\"query\" last=\"true\" index=\"0\" context=\"interactive\"><query><contact/></query><list><user><contact>+15550001111</contact></user></list></usync></iq>"
+        );
+        let user = |jid: &str, phone: &str, ty: &str| {
+            Node::new("user")
+                .attr("jid", jid)
+                .child(Node::new("contact").attr("type", ty).text(phone))
+        };
+        let answer = wire(Node::new("iq").attr("type", "result").child(
+            Node::new("usync").children([
+                Node::new("result").child(Node::new("contact")),
+                Node::new("list").children([
+                    user("15550001111@s.whatsapp.net", "+15550001111", "in"),
+                    user("15550002222@s.whatsapp.net", "+1 555 000 2222", "out"),
+                ]),
+            ]),
+        ));
+        let statuses = parse_contacts(&answer).unwrap();
+        assert_eq!(
+            statuses
+                .iter()
+                .map(|c| (c.phone.as_str(), c.user.user.as_str(), c.registered))
+                .collect::<Vec<_>>(),
+            [
+                ("15550001111", "15550001111", true),
+                ("15550002222", "15550002222", false)
+            ]
+        );
+        let no_contact = wire(
+            Node::new("usync")
+                .child(Node::new("list").child(Node::new("user").attr("jid", "1@s.whatsapp.net"))),
+        );
+        assert!(parse_contacts(&no_contact).is_err());
     }
 }

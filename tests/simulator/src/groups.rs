@@ -132,11 +132,9 @@ pub(crate) fn handle_iq(ctx: &mut Ctx<'_>, node: &Node) -> Result<(), StanzaErro
         (false, "set", "add" | "remove" | "promote" | "demote") => change(ctx, node, &to, first),
         (false, "set", "subject") => subject(ctx, node, &to, first),
         (false, "set", "description") => description(ctx, node, &to, first),
-        (
-            false,
-            "set",
-            "announcement" | "not_announcement" | "locked" | "unlocked",
-        ) => setting(ctx, node, &to, first),
+        (false, "set", "announcement" | "not_announcement" | "locked" | "unlocked") => {
+            setting(ctx, node, &to, first)
+        }
         _ => Err(StanzaError::NotImplemented),
     }
 }

@@ -17,6 +17,7 @@ use wa_proto::keys::KeyPair;
 use crate::config::SimulatorConfig;
 use crate::connection::{self, Shared};
 use crate::error::{ApiError, StartError};
+use crate::presence::ChatStateSent;
 use crate::state::{ConnCmd, State, unix_now};
 use crate::{media, pair_code, pairing};
 
@@ -287,6 +288,16 @@ impl SimulatorHandle {
             .groups
             .get(&group.user)
             .map(|g| g.participants.keys().cloned().collect())
+    }
+
+    /// The account's last presence (`available` / `unavailable`), if it sent one.
+    pub fn presence_of(&self, phone: &str) -> Option<String> {
+        self.shared.lock().presence.get(phone).cloned()
+    }
+
+    /// The chat states devices sent, oldest first.
+    pub fn chat_states(&self) -> Vec<ChatStateSent> {
+        self.shared.lock().chat_states.clone()
     }
 
     /// Stops accepting, tells live connections the stream ends, and waits for every

@@ -2,13 +2,15 @@
 //! what the simulator understands. Handlers run with the state locked and put their
 //! answers in [`Ctx::replies`].
 
-use tracing::{debug, warn};
+use tracing::warn;
 use wa_proto::binary::{Jid, Node};
 
 use crate::connection::ConnState;
 use crate::error::StanzaError;
 use crate::state::{State, unix_now};
-use crate::{groups, keepalive, media, pair_code, pairing, prekeys, receipts, routing, usync};
+use crate::{
+    groups, keepalive, media, pair_code, pairing, prekeys, presence, receipts, routing, usync,
+};
 
 /// What a handler sees: the locked state, its own connection, and where to put replies.
 #[derive(Debug)]
@@ -42,8 +44,8 @@ const ROUTES: &[(&str, bool, Handler)] = &[
     ("message", true, routing::handle_message),
     ("receipt", true, receipts::handle_receipt),
     ("ack", true, routing::handle_ack),
-    ("presence", true, ignore),
-    ("chatstate", true, ignore),
+    ("presence", true, presence::handle_presence),
+    ("chatstate", true, presence::handle_chat_state),
 ];
 
 /// `<iq>` by `xmlns`: (namespace, needs a logged-in device, handler).
@@ -101,11 +103,6 @@ fn handle_iq(ctx: &mut Ctx<'_>, node: &Node) -> Result<(), StanzaError> {
         return Err(StanzaError::NotAuthorized);
     }
     handler(ctx, node)
-}
-
-fn ignore(ctx: &mut Ctx<'_>, node: &Node) -> Result<(), StanzaError> {
-    debug!(conn = ctx.conn.id, stanza = %node, "ignored");
-    Ok(())
 }
 
 fn empty_result(ctx: &mut Ctx<'_>, node: &Node) -> Result<(), StanzaError> {

@@ -160,6 +160,10 @@ pub(crate) struct State {
     pub groups: HashMap<String, Group>,
     /// Media tokens and blobs.
     pub media: MediaStore,
+    /// Each account's last presence (`available` / `unavailable`), by phone.
+    pub presence: HashMap<String, String>,
+    /// Chat states relayed, oldest first.
+    pub chat_states: Vec<crate::presence::ChatStateSent>,
     next_lid: u64,
     next_group: u64,
 }
@@ -191,6 +195,8 @@ impl State {
             registrations: HashMap::new(),
             groups: HashMap::new(),
             media: MediaStore::default(),
+            presence: HashMap::new(),
+            chat_states: Vec::new(),
             next_lid: 100_000_000_000_001,
             next_group: 120_363_000_000_000_001,
         }

@@ -10,8 +10,7 @@ use super::bindings::wa::gateway::types::{
     GroupInfo, GroupParticipant, GroupSetting, ParticipantAction, ParticipantResult,
 };
 use super::messaging::{parse_chat, parse_user};
-use super::{Gateway, GatewayError, GatewayResult};
-use crate::requests::RequestError;
+use super::{Gateway, GatewayError, GatewayResult, request_error};
 
 /// WhatsApp's limit on a group name, in characters.
 const MAX_SUBJECT_CHARS: usize = 100;
@@ -182,21 +181,5 @@ fn describe(group: ProtoGroup) -> GroupInfo {
         topic: group.topic,
         announce: group.announce,
         locked: group.locked,
-    }
-}
-
-fn request_error(error: RequestError) -> GatewayError {
-    match error {
-        RequestError::NotConnected => GatewayError::NotReady(error.to_string()),
-        RequestError::Refused { ref code } if code == "404" => {
-            GatewayError::NotFound(error.to_string())
-        }
-        RequestError::Refused { ref code } if code == "403" || code == "401" => {
-            GatewayError::InvalidInput(format!("WhatsApp refused: not allowed ({code})"))
-        }
-        RequestError::Refused { ref code } if code == "409" => GatewayError::InvalidInput(
-            "WhatsApp refused: the group changed meanwhile (409); try again".into(),
-        ),
-        other => GatewayError::Unavailable(other.to_string()),
     }
 }

@@ -7,14 +7,15 @@ use rand_core::{OsRng, RngCore};
 use wa_proto::binary::Jid;
 use wa_proto::compose::{self, MessageContext, MessageTarget};
 use wa_proto::content::{self, MediaExtra, MediaKind};
+use wa_proto::presence::ChatState as ProtoChatState;
 use wa_proto::proto::message::Message;
 
 use super::bindings::wa::gateway::messaging::Host;
 use super::bindings::wa::gateway::types::{
-    MediaKind as ApiMediaKind, MessageStatus, OutboundContent, OutboundMedia, OutboundMessage,
-    SendReceipt,
+    ChatState, MediaKind as ApiMediaKind, MessageStatus, OutboundContent, OutboundMedia,
+    OutboundMessage, SendReceipt,
 };
-use super::{Gateway, GatewayError, GatewayResult, millis, store_error};
+use super::{Gateway, GatewayError, GatewayResult, millis, request_error, store_error};
 use crate::accounts::AccountHandle;
 use crate::media_http::MediaTransferError;
 use crate::messaging::SendRequestError;
@@ -60,6 +61,75 @@ impl Host for Gateway {
             status: MessageStatus::Pending,
             chat: stored.message.chat,
         })
+    }
+
+    async fn send_presence(&mut self, account: String, available: bool) -> GatewayResult<()> {
+        let handle = self.running(&account).await?;
+        handle.send_presence(available).await.map_err(request_error)
+    }
+
+    async fn send_chat_presence(
+        &mut self,
+        account: String,
+        chat: String,
+        state: ChatState,
+    ) -> GatewayResult<()> {
+        let chat = parse_chat(&chat)?;
+        let state = match state {
+            ChatState::Composing => ProtoChatState::Composing,
+            ChatState::Recording => ProtoChatState::Recording,
+            ChatState::Paused => ProtoChatState::Paused,
+        };
+        let handle = self.running(&account).await?;
+        handle
+            .send_chat_state(&chat, state)
+            .await
+            .map_err(request_error)
+    }
+
+    async fn mark_read(
+        &mut self,
+        account: String,
+        chat: String,
+        message_ids: Vec<String>,
+    ) -> GatewayResult<()> {
+        let chat_jid = parse_chat(&chat)?;
+        if message_ids.is_empty() {
+            return Err(invalid("message ids must not be empty"));
+        }
+        let handle = self.running(&account).await?;
+        // One receipt per sender: in a group, each names whose messages it covers.
+        let mut by_sender: Vec<(Option<Jid>, Vec<String>)> = Vec::new();
+        for id in message_ids {
+            let stored = handle
+                .store()
+                .get_message(handle.id(), &chat_jid.to_string(), &id)
+                .await
+                .map_err(store_error)?
+                .ok_or_else(|| {
+                    GatewayError::NotFound(format!("message `{id}` not found in {chat}"))
+                })?;
+            if stored.message.from_me {
+                return Err(invalid(format!(
+                    "message `{id}` was sent by this account; only received messages are marked read"
+                )));
+            }
+            let sender = match chat_jid.is_group() {
+                true => Some(parse_user(&stored.message.sender)?),
+                false => None,
+            };
+            match by_sender.iter_mut().find(|(s, _)| *s == sender) {
+                Some((_, ids)) => ids.push(id),
+                None => by_sender.push((sender, vec![id])),
+            }
+        }
+        for (sender, ids) in by_sender {
+            handle
+                .mark_read(&chat_jid, sender.as_ref(), &ids)
+                .await
+                .map_err(request_error)?;
+        }
+        Ok(())
     }
 }
 

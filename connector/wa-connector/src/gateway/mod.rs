@@ -9,6 +9,7 @@
 //! mode.
 
 mod accounts;
+mod contacts;
 mod groups;
 mod history;
 pub mod media;
@@ -22,6 +23,7 @@ use wa_media::DynMediaStore;
 use wa_store::{AccountId, DynStore, StoreError};
 
 use crate::accounts::{AccountError, AccountHandle, AccountManager};
+use crate::requests::RequestError;
 use crate::webhooks::WebhookOptions;
 
 /// Bindings generated from `wit/` for the world the connector serves.
@@ -117,6 +119,23 @@ impl Gateway {
 /// Parses an account id, as the store validates them.
 fn account_id(id: &str) -> GatewayResult<AccountId> {
     AccountId::new(id).map_err(|e| GatewayError::InvalidInput(format!("device id: {e}")))
+}
+
+/// The contract's view of a request WhatsApp refused or never answered.
+fn request_error(error: RequestError) -> GatewayError {
+    match error {
+        RequestError::NotConnected => GatewayError::NotReady(error.to_string()),
+        RequestError::Refused { ref code } if code == "404" => {
+            GatewayError::NotFound(error.to_string())
+        }
+        RequestError::Refused { ref code } if code == "403" || code == "401" => {
+            GatewayError::InvalidInput(format!("WhatsApp refused: not allowed ({code})"))
+        }
+        RequestError::Refused { ref code } if code == "409" => GatewayError::InvalidInput(
+            "WhatsApp refused: the group changed meanwhile (409); try again".into(),
+        ),
+        other => GatewayError::Unavailable(other.to_string()),
+    }
 }
 
 /// The contract's view of a store failure.

@@ -11,6 +11,29 @@ use crate::phone;
 
 const BODY_LIMIT: usize = 64 * 1024;
 
+/// `POST /message/{id}/read`: `phone` (the chat). Sends the read receipt
+/// (blue ticks) for a message this account received.
+pub async fn read(call: &mut Call) -> ApiResult<ApiResponse> {
+    let input = call.body(BODY_LIMIT).await?;
+    let chat = phone::chat_jid(&input.required("phone")?)?;
+    let device = call.device().await?;
+    call.connector
+        .try_call::<()>("messaging", "mark-read", (&device, &chat, [&call.param]))
+        .await?;
+    #[derive(serde::Serialize)]
+    struct Read {
+        message_id: String,
+        status: String,
+    }
+    Ok(envelope::success(
+        "Success read message",
+        Read {
+            message_id: call.param.clone(),
+            status: format!("Mark as read success {}", call.param),
+        },
+    ))
+}
+
 /// `POST /message/{id}/reaction`: `phone`, `emoji` (empty removes ours).
 pub async fn reaction(call: &mut Call) -> ApiResult<ApiResponse> {
     let input = call.body(BODY_LIMIT).await?;

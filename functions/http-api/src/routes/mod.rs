@@ -7,7 +7,9 @@ mod dashboard;
 mod devices;
 mod groups;
 mod message;
+mod presence;
 mod send;
+mod users;
 mod webhooks;
 
 use http::{HeaderMap, Method, StatusCode};
@@ -55,10 +57,15 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/send/link"),
     ("POST", "/send/location"),
     ("POST", "/send/poll"),
+    ("POST", "/send/presence"),
+    ("POST", "/send/chat-presence"),
+    ("POST", "/message/{id}/read"),
     ("POST", "/message/{id}/reaction"),
     ("POST", "/message/{id}/revoke"),
     ("POST", "/message/{id}/update"),
     ("GET", "/message/{id}/download"),
+    ("GET", "/user/check"),
+    ("GET", "/user/info"),
     ("GET", "/chats"),
     ("GET", "/chat/{jid}/messages"),
     ("POST", "/group"),
@@ -237,7 +244,12 @@ pub async fn dispatch(request: Request) -> ApiResponse {
         "/send/link" => send::link(&mut call).await,
         "/send/location" => send::location(&mut call).await,
         "/send/poll" => send::poll(&mut call).await,
+        "/send/presence" => presence::presence(&mut call).await,
+        "/send/chat-presence" => presence::chat_presence(&mut call).await,
+        "/message/{id}/read" => message::read(&mut call).await,
         "/message/{id}/reaction" => message::reaction(&mut call).await,
+        "/user/check" => users::check(&call).await,
+        "/user/info" => users::info(&call).await,
         "/message/{id}/revoke" => message::revoke(&mut call).await,
         "/message/{id}/update" => message::update(&mut call).await,
         "/message/{id}/download" => message::download(&call).await,

@@ -1,0 +1,71 @@
+//! `wa:gateway/contacts`: who is on WhatsApp, and with which devices.
+
+use super::bindings::wa::gateway::contacts::Host;
+use super::bindings::wa::gateway::types::{UserCheck, UserDevices};
+use super::messaging::parse_user;
+use super::{Gateway, GatewayError, GatewayResult, request_error};
+
+/// The most numbers or users one call asks about.
+const MAX_USERS: usize = 50;
+
+fn check_count(n: usize) -> GatewayResult<()> {
+    match n {
+        0 => Err(GatewayError::InvalidInput("name at least one user".into())),
+        n if n > MAX_USERS => Err(GatewayError::InvalidInput(format!(
+            "at most {MAX_USERS} users per call"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+impl Host for Gateway {
+    async fn check_users(
+        &mut self,
+        account: String,
+        phones: Vec<String>,
+    ) -> GatewayResult<Vec<UserCheck>> {
+        check_count(phones.len())?;
+        for phone in &phones {
+            let digits = phone.len();
+            if !(6..=15).contains(&digits) || !phone.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(GatewayError::InvalidInput(format!(
+                    "`{phone}` is not a phone number (6 to 15 digits with country code)"
+                )));
+            }
+        }
+        let handle = self.running(&account).await?;
+        let statuses = handle
+            .check_contacts(&phones)
+            .await
+            .map_err(request_error)?;
+        Ok(statuses
+            .into_iter()
+            .map(|s| UserCheck {
+                phone: s.phone,
+                jid: s.user.to_string(),
+                on_whatsapp: s.registered,
+            })
+            .collect())
+    }
+
+    async fn get_devices(
+        &mut self,
+        account: String,
+        users: Vec<String>,
+    ) -> GatewayResult<Vec<UserDevices>> {
+        check_count(users.len())?;
+        let users = users
+            .iter()
+            .map(|u| parse_user(u))
+            .collect::<GatewayResult<Vec<_>>>()?;
+        let handle = self.running(&account).await?;
+        let lists = handle.user_devices(&users).await.map_err(request_error)?;
+        Ok(lists
+            .into_iter()
+            .map(|l| UserDevices {
+                jid: l.user.to_string(),
+                devices: l.devices,
+            })
+            .collect())
+    }
+}
