@@ -16,10 +16,9 @@ use crate::{
 /// One transcoding request, e.g.
 /// `{"op":"voice_note","input":"/tmp/in.m4a","output":"/tmp/out.ogg"}`.
 ///
-/// Paths are local files (the Lambda's `/tmp`). Jobs addressed by media-store
-/// keys (S3 objects named by content hash) are not here yet: the connector
-/// calls the library in-process with paths, and a cloud deployment needs a
-/// fetch-and-store wrapper around these variants.
+/// Paths are local files (the Lambda's `/tmp`): the connector calls the
+/// library in-process with paths. Uploads in S3 are transcoded by
+/// [`crate::s3_uploads`] on the bucket's events instead.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Job {

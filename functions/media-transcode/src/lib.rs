@@ -15,6 +15,9 @@
 //!   live in a scratch folder removed on every path.
 //! - [`Job`] / [`JobOutput`] are the serde shapes the Lambda function (and later
 //!   queue consumers) accept and answer with.
+//! - [`layout`] is where uploads and results live in the media bucket, and
+//!   [`s3_event`] the S3 notification naming an upload; with feature `s3`,
+//!   [`s3_uploads`] fetches an upload, transcodes it and stores the results.
 //! - [`ogg_opus`] reads an OGG/Opus file's header and exact duration without
 //!   running ffprobe; [`mp4`] reads an MP4's box layout (faststart, tracks).
 //!
@@ -24,9 +27,13 @@
 
 mod ffmpeg_run;
 mod job;
+pub mod layout;
 mod locate;
 pub mod mp4;
 pub mod ogg_opus;
+pub mod s3_event;
+#[cfg(feature = "s3")]
+pub mod s3_uploads;
 mod sticker;
 mod still;
 mod thumbnail;

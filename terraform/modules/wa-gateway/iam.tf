@@ -111,10 +111,24 @@ data "aws_iam_policy_document" "transcode" {
     resources = ["${aws_s3_bucket.media.arn}/${local.incoming_prefix}*"]
   }
 
+  # GetObject here is for HEAD: a result that exists is not made again.
   statement {
     sid       = "WriteTranscoded"
-    actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"]
     resources = ["${aws_s3_bucket.media.arn}/${local.transcoded_prefix}*"]
+  }
+
+  # Without ListBucket, HEAD of a result not made yet answers 403 instead of 404.
+  statement {
+    sid       = "ListTranscoded"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.media.arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${local.transcoded_prefix}*"]
+    }
   }
 }
 

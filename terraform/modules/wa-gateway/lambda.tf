@@ -14,10 +14,13 @@ locals {
     WHATSAPP_WEBHOOK_SECRET_ARN = aws_secretsmanager_secret.webhook.arn
   }
 
-  # What media-transcode-lambda reads today (src/bin/media-transcode-lambda.rs).
+  # What media-transcode-lambda reads (src/bin/media-transcode-lambda.rs):
+  # uploads under <MEDIA_PREFIX>/incoming/ become results under
+  # <MEDIA_PREFIX>/transcoded/ (local.incoming_prefix / transcoded_prefix).
   transcode_environment = {
     FFMPEG_PATH            = "/opt/bin/ffmpeg"
     TRANSCODE_TIMEOUT_SECS = tostring(var.transcode_timeout_seconds)
+    MEDIA_PREFIX           = var.media_prefix
   }
 }
 

@@ -1,12 +1,27 @@
-//! The media-transcode AWS Lambda function: a thin wrapper that decodes a
-//! [`Job`], runs it on the library's [`Transcoder`] and returns its
-//! [`JobOutput`], or an error whose `errorType` is the failure's kind.
+//! The media-transcode AWS Lambda function, a thin wrapper over the library.
+//! It takes two payloads:
+//!
+//! - a [`Job`] on local paths (direct invocation): runs it and returns its
+//!   [`JobOutput`];
+//! - an S3 event (the bucket's `ObjectCreated` trigger, told apart by its
+//!   `Records`): each upload under `<MEDIA_PREFIX>/incoming/` is fetched,
+//!   transcoded and stored under `<MEDIA_PREFIX>/transcoded/`
+//!   ([`UploadTranscoder`]), skipping results that already exist; the answer
+//!   lists what became of each record.
+//!
+//! Failures are errors whose `errorType` is the failure's kind
+//! (`FfmpegFailed`, `S3ReadFailed`, …); for an S3 event, the first failed
+//! record's, after every record was tried.
 //!
 //! Configuration (environment): `FFMPEG_PATH` (else ffmpeg on `PATH`, e.g. a
 //! layer's `/opt/bin`), `TRANSCODE_TIMEOUT_SECS` (default 120; each run is
 //! also cut to what is left of the invocation's deadline),
 //! `TRANSCODE_MAX_INPUT_BYTES` / `TRANSCODE_MAX_OUTPUT_BYTES` (the library's
-//! [`Limits`] defaults otherwise), `RUST_LOG`.
+//! [`Limits`] defaults otherwise), `MEDIA_PREFIX` (the media key prefix in the
+//! bucket, Terraform's `media_prefix`; empty: the bucket root),
+//! `S3_FORCE_PATH_STYLE` (`true` for S3-compatible servers), `RUST_LOG`.
+//! Region, credentials and endpoint come from the standard AWS chain
+//! (`AWS_REGION`, the execution role, `AWS_ENDPOINT_URL_S3`).
 
 use std::{
     sync::Arc,
@@ -17,7 +32,11 @@ use anyhow::Context as _;
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use media_transcode::{
     DEFAULT_TIMEOUT, FfmpegBinary, Job, JobOutput, Limits, LocateError, TranscodeError, Transcoder,
+    layout::MediaLayout,
+    s3_event::S3Event,
+    s3_uploads::{RecordOutcome, UploadError, UploadTranscoder},
 };
+use serde_json::Value;
 
 /// Time kept back from the deadline to report the outcome.
 const DEADLINE_MARGIN: Duration = Duration::from_secs(2);
@@ -35,6 +54,28 @@ enum HandlerError {
     Transcode(#[from] TranscodeError),
     #[error("the transcoding task stopped unexpectedly: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// Neither a job nor an S3 event.
+    #[error("the payload is not a transcoding job: {0}")]
+    InvalidJob(serde_json::Error),
+    /// The S3 event's shape is wrong.
+    #[error("the payload is not an S3 event: {0}")]
+    InvalidEvent(serde_json::Error),
+    /// Records of an S3 event that failed (the others were handled).
+    #[error("{}", describe(.0))]
+    Uploads(Vec<UploadError>),
+}
+
+fn describe(failures: &[UploadError]) -> String {
+    let lines: Vec<String> = failures.iter().map(ToString::to_string).collect();
+    lines.join("; ")
+}
+
+/// What one invocation answers.
+#[derive(Debug, serde::Serialize)]
+#[serde(untagged)]
+enum Answer {
+    Job(JobOutput),
+    Uploads { records: Vec<RecordOutcome> },
 }
 
 impl From<HandlerError> for Diagnostic {
@@ -43,6 +84,9 @@ impl From<HandlerError> for Diagnostic {
             HandlerError::Locate(_) => "FfmpegNotFound",
             HandlerError::Transcode(error) => error.kind(),
             HandlerError::Task(_) => "TaskFailed",
+            HandlerError::InvalidJob(_) => "InvalidJob",
+            HandlerError::InvalidEvent(_) => "InvalidEvent",
+            HandlerError::Uploads(failures) => failures.first().map_or("Failed", UploadError::kind),
         };
         Diagnostic {
             error_type: error_type.to_owned(),
@@ -73,27 +117,85 @@ async fn main() -> anyhow::Result<()> {
             }),
     );
 
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Job>| {
+    let s3 = s3_client().await;
+    let layout = MediaLayout::new(&std::env::var("MEDIA_PREFIX").unwrap_or_default());
+    tracing::info!(incoming = layout.incoming_prefix(), "watching uploads");
+
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let transcoder = Arc::clone(&transcoder);
-        async move { handle(&transcoder, event).await }
+        let (s3, layout) = (s3.clone(), layout.clone());
+        async move { handle(&transcoder, &s3, &layout, event).await }
     }))
     .await
     .map_err(|error| anyhow::anyhow!(error))
     .context("the Lambda runtime stopped")
 }
 
+/// The S3 client from the standard AWS chain. With an endpoint of its own
+/// (`AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL`: an S3-compatible server),
+/// checksums are sent only where S3 requires them, as `wa-media` does.
+async fn s3_client() -> aws_sdk_s3::Client {
+    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    let custom_endpoint = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
+        .iter()
+        .any(|name| std::env::var(name).is_ok_and(|v| !v.is_empty()));
+    let path_style = std::env::var("S3_FORCE_PATH_STYLE").is_ok_and(|v| v == "true" || v == "1");
+    let mut config = aws_sdk_s3::config::Builder::from(&shared).force_path_style(path_style);
+    if custom_endpoint {
+        config = config
+            .request_checksum_calculation(
+                aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired,
+            )
+            .response_checksum_validation(
+                aws_sdk_s3::config::ResponseChecksumValidation::WhenRequired,
+            );
+    }
+    aws_sdk_s3::Client::from_conf(config.build())
+}
+
 async fn handle(
     transcoder: &Result<Transcoder, LocateError>,
-    event: LambdaEvent<Job>,
-) -> Result<JobOutput, HandlerError> {
+    s3: &aws_sdk_s3::Client,
+    layout: &MediaLayout,
+    event: LambdaEvent<Value>,
+) -> Result<Answer, HandlerError> {
     let transcoder = transcoder.as_ref().map_err(LocateError::clone)?;
     let transcoder = transcoder
         .clone()
         .with_timeout(run_timeout(transcoder.timeout(), event.context.deadline()));
-    let job = event.payload;
-    tracing::info!(request_id = %event.context.request_id, ?job, "transcoding");
+    let request_id = event.context.request_id;
+    if event.payload.get("Records").is_some() {
+        let event: S3Event =
+            serde_json::from_value(event.payload).map_err(HandlerError::InvalidEvent)?;
+        let uploads = UploadTranscoder::new(s3.clone(), layout.clone(), transcoder);
+        let mut records = Vec::new();
+        let mut failures = Vec::new();
+        for record in &event.records {
+            match uploads.handle(record).await {
+                Ok(outcome) => {
+                    if let RecordOutcome::Ignored { key, reason } = &outcome {
+                        tracing::warn!(%request_id, key, reason, "record ignored");
+                    }
+                    records.push(outcome);
+                }
+                Err(error) => {
+                    tracing::error!(%request_id, kind = error.kind(), %error, "upload not transcoded");
+                    failures.push(error);
+                }
+            }
+        }
+        return if failures.is_empty() {
+            Ok(Answer::Uploads { records })
+        } else {
+            Err(HandlerError::Uploads(failures))
+        };
+    }
+    let job: Job = serde_json::from_value(event.payload).map_err(HandlerError::InvalidJob)?;
+    tracing::info!(%request_id, ?job, "transcoding");
     let output = tokio::task::spawn_blocking(move || transcoder.run(&job)).await??;
-    Ok(output)
+    Ok(Answer::Job(output))
 }
 
 /// The configured per-run timeout, cut to what is left before `deadline`.
