@@ -383,6 +383,11 @@ impl AccountHandle {
         groups::set_setting(&self.requester, group, setting, on).await
     }
 
+    /// Every group this account is in, as the server has them now.
+    pub async fn joined_groups(&self) -> Result<Vec<wa_proto::groups::GroupInfo>, RequestError> {
+        groups::joined(&self.requester).await
+    }
+
     /// Leaves a group.
     pub async fn leave_group(&self, group: &Jid) -> Result<(), RequestError> {
         groups::leave(&self.requester, group).await

@@ -74,6 +74,12 @@ pub async fn set_setting(
         .map(|_| ())
 }
 
+/// Every group the account is in.
+pub async fn joined(requester: &Requester) -> Result<Vec<GroupInfo>, RequestError> {
+    let node = requester.iq(groups::participating_groups).await?;
+    groups::parse_groups(&node).map_err(|_| malformed())
+}
+
 /// Leaves `group`.
 pub async fn leave(requester: &Requester, group: &Jid) -> Result<(), RequestError> {
     requester

@@ -73,6 +73,7 @@ pub const FUNCTIONS: &[(&str, &str)] = &[
     ("media", "message-media"),
     ("groups", "create-group"),
     ("groups", "get-group"),
+    ("groups", "list-groups"),
     ("groups", "update-participants"),
     ("groups", "set-group-name"),
     ("groups", "set-group-topic"),
@@ -211,6 +212,7 @@ async fn dispatch(
             groups::set_group_setting(account, group, setting, on)
         ),
         ("groups", "leave-group") => call!(gateway, body, groups::leave_group(account, group)),
+        ("groups", "list-groups") => call!(gateway, body, groups::list_groups(account)),
         ("messaging", "send-presence") => {
             call!(gateway, body, messaging::send_presence(account, available))
         }

@@ -888,9 +888,17 @@ async fn groups_are_created_read_and_changed() {
     .ok();
     assert_eq!(info_of("ann").await["topic"], Value::Null);
 
+    // Everyone's own group list has it, with the same view.
+    let mine = gw.get(Some("bob"), "/user/my/groups").await.ok();
+    let listed = &mine["data"].as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{mine}");
+    assert_eq!(listed[0], info_of("bob").await);
+
     // Cy leaves: the group no longer lists them, and they can no longer read it.
     let left = group_post("cy", "/group/leave", json!({"group_id": group})).await;
     assert_eq!(left.json()["message"], "Success leave group");
+    let mine = gw.get(Some("cy"), "/user/my/groups").await.ok();
+    assert_eq!(mine["data"], json!([]));
     let info = info_of("ann").await;
     assert_eq!(info["participants"].as_array().unwrap().len(), 2, "{info}");
 
@@ -1027,6 +1035,9 @@ async fn presence_read_receipts_and_user_lookups() {
     })
     .await;
     assert_eq!(ack["chat_id"], jid(BOB), "{ack}");
+    // Bob's contacts: the people he has chatted with.
+    let contacts = gw.get(Some("bob"), "/user/my/contacts").await.ok();
+    assert_eq!(contacts["data"][0]["jid"], jid(ANN), "{contacts}");
     // Only received messages, and only known ones, can be marked read.
     let own = gw
         .post(

@@ -132,6 +132,27 @@ pub fn set_topic(iq_id: &str, group: &Jid, topic: &str, id: &str, previous: Opti
     iq(iq_id, "w:g2", "set", group.clone()).child(description)
 }
 
+/// `<iq xmlns=w:g2 type=get to=g.us><participating><participants/><description/>
+/// </participating></iq>`: every group we are in, with members and topics
+/// (answer: [`parse_groups`]).
+pub fn participating_groups(iq_id: &str) -> Node {
+    iq(iq_id, "w:g2", "get", groups_server()).child(
+        Node::new("participating").children([Node::new("participants"), Node::new("description")]),
+    )
+}
+
+/// Reads the answer to [`participating_groups`]: `<groups><group>…</groups>`.
+pub fn parse_groups(result: &Node) -> Result<Vec<GroupInfo>, StanzaError> {
+    crate::stanza::check_iq(result)?;
+    let groups = result
+        .get_child("groups")
+        .ok_or(StanzaError::MissingChild("groups"))?;
+    groups
+        .children_by_tag("group")
+        .map(parse_group_info)
+        .collect()
+}
+
 /// Reads the answer to [`change_participants`]: each participant with the error code
 /// (`409` already a member, `404` not a member, …) when its change failed.
 pub fn parse_participant_results(result: &Node) -> Result<Vec<(Jid, Option<String>)>, StanzaError> {
@@ -407,6 +428,31 @@ mod tests {
             wire(set_topic("g9", &group(), "", "T3", None)).to_string(),
             "<iq id=\"g9\" xmlns=\"w:g2\" type=\"set\" to=\"120363000000000001@g.us\"><description id=\"T3\" delete=\"true\"/></iq>"
         );
+    }
+
+    #[test]
+    fn participating_query_and_answer() {
+        assert_eq!(
+            wire(participating_groups("p1")).to_string(),
+            "<iq id=\"p1\" xmlns=\"w:g2\" type=\"get\" to=\"g.us\"><participating><participants/><description/></participating></iq>"
+        );
+        let answer = wire(
+            Node::new("iq").attr("type", "result").child(
+                Node::new("groups")
+                    .children([group_node(), group_node().attr("id", "120363000000000002")]),
+            ),
+        );
+        let groups = parse_groups(&answer).unwrap();
+        assert_eq!(groups.len(), 2);
+        assert_eq!(groups[0], info());
+        assert_eq!(groups[1].jid.user, "120363000000000002");
+        let empty = wire(
+            Node::new("iq")
+                .attr("type", "result")
+                .child(Node::new("groups")),
+        );
+        assert!(parse_groups(&empty).unwrap().is_empty());
+        assert!(parse_groups(&wire(Node::new("iq").attr("type", "result"))).is_err());
     }
 
     #[test]

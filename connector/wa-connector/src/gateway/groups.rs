@@ -55,6 +55,12 @@ impl Host for Gateway {
             .map_err(request_error)
     }
 
+    async fn list_groups(&mut self, account: String) -> GatewayResult<Vec<GroupInfo>> {
+        let handle = self.running(&account).await?;
+        let groups = handle.joined_groups().await.map_err(request_error)?;
+        Ok(groups.into_iter().map(describe).collect())
+    }
+
     async fn update_participants(
         &mut self,
         account: String,

@@ -21,7 +21,7 @@ struct Created {
 }
 
 #[derive(Serialize)]
-struct GroupView {
+pub(super) struct GroupView {
     jid: String,
     name: String,
     owner_jid: Option<String>,
@@ -32,13 +32,13 @@ struct GroupView {
 }
 
 #[derive(Serialize)]
-struct ParticipantView {
+pub(super) struct ParticipantView {
     jid: String,
     is_admin: bool,
     is_super_admin: bool,
 }
 
-fn view(group: GroupInfo) -> GroupView {
+pub(super) fn view(group: GroupInfo) -> GroupView {
     GroupView {
         jid: group.jid,
         name: group.subject,

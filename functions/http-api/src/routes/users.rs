@@ -1,10 +1,11 @@
-//! `/user/*`: other WhatsApp users — whether a number is on WhatsApp, and
-//! which devices a user has linked.
+//! `/user/*`: other WhatsApp users — whether a number is on WhatsApp, which
+//! devices a user has linked — and this account's groups and contacts.
 
 use serde::Serialize;
 
 use super::Call;
-use crate::bindings::wa::gateway::types::{UserCheck, UserDevices};
+use super::groups::{GroupView, view};
+use crate::bindings::wa::gateway::types::{Chat, ChatQuery, GroupInfo, UserCheck, UserDevices};
 use crate::envelope::{self, ApiResponse};
 use crate::error::{ApiError, ApiResult};
 use crate::phone;
@@ -120,5 +121,63 @@ pub async fn info(call: &Call) -> ApiResult<ApiResponse> {
                 devices,
             }],
         },
+    ))
+}
+
+/// `{data: [...]}`, GOWA's list wrapper for `/user/my/*`.
+#[derive(Serialize)]
+struct Data<T> {
+    data: Vec<T>,
+}
+
+/// `GET /user/my/groups`: every group the account is in, as WhatsApp has them now.
+pub async fn my_groups(call: &Call) -> ApiResult<ApiResponse> {
+    let device = call.device().await?;
+    let groups: Vec<GroupInfo> = call
+        .connector
+        .try_call("groups", "list-groups", (&device,))
+        .await?;
+    let data: Vec<GroupView> = groups.into_iter().map(view).collect();
+    Ok(envelope::success("Success get list groups", Data { data }))
+}
+
+/// The most contacts `/user/my/contacts` lists.
+const MAX_CONTACTS: u32 = 1000;
+
+/// `GET /user/my/contacts`: the people this account has chatted with, by the
+/// names WhatsApp told us (their push names), most recent first.
+pub async fn my_contacts(call: &Call) -> ApiResult<ApiResponse> {
+    let device = call.device().await?;
+    let chats: Vec<Chat> = call
+        .connector
+        .try_call(
+            "history",
+            "list-chats",
+            (
+                &device,
+                ChatQuery {
+                    search: None,
+                    limit: MAX_CONTACTS,
+                    offset: 0,
+                },
+            ),
+        )
+        .await?;
+    #[derive(Serialize)]
+    struct Contact {
+        jid: String,
+        name: String,
+    }
+    let data: Vec<Contact> = chats
+        .into_iter()
+        .filter(|c| c.jid.ends_with("@s.whatsapp.net"))
+        .map(|c| Contact {
+            name: c.name.unwrap_or_default(),
+            jid: c.jid,
+        })
+        .collect();
+    Ok(envelope::success(
+        "Success get list contacts",
+        Data { data },
     ))
 }
