@@ -383,6 +383,28 @@ impl AccountHandle {
         groups::set_setting(&self.requester, group, setting, on).await
     }
 
+    /// A group's invite code (`reset`: revoke the old one first).
+    pub async fn group_invite_code(
+        &self,
+        group: &Jid,
+        reset: bool,
+    ) -> Result<String, RequestError> {
+        groups::invite_code(&self.requester, group, reset).await
+    }
+
+    /// Joins the group an invite code leads to.
+    pub async fn join_group(&self, code: &str) -> Result<Jid, RequestError> {
+        groups::join(&self.requester, code).await
+    }
+
+    /// The group an invite code leads to, without joining.
+    pub async fn preview_group(
+        &self,
+        code: &str,
+    ) -> Result<wa_proto::groups::GroupInfo, RequestError> {
+        groups::preview(&self.requester, code).await
+    }
+
     /// Every group this account is in, as the server has them now.
     pub async fn joined_groups(&self) -> Result<Vec<wa_proto::groups::GroupInfo>, RequestError> {
         groups::joined(&self.requester).await

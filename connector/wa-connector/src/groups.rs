@@ -74,6 +74,30 @@ pub async fn set_setting(
         .map(|_| ())
 }
 
+/// `group`'s invite code (`reset`: revoke the old one first).
+pub async fn invite_code(
+    requester: &Requester,
+    group: &Jid,
+    reset: bool,
+) -> Result<String, RequestError> {
+    let node = requester
+        .iq(|id| groups::invite_code(id, group, reset))
+        .await?;
+    groups::parse_invite_code(&node).map_err(|_| malformed())
+}
+
+/// Joins the group `code` invites to; answers its JID.
+pub async fn join(requester: &Requester, code: &str) -> Result<Jid, RequestError> {
+    let node = requester.iq(|id| groups::join_with_code(id, code)).await?;
+    groups::parse_joined(&node).map_err(|_| malformed())
+}
+
+/// The group `code` invites to, without joining.
+pub async fn preview(requester: &Requester, code: &str) -> Result<GroupInfo, RequestError> {
+    let node = requester.iq(|id| groups::group_from_code(id, code)).await?;
+    groups::parse_group_info(&node).map_err(|_| malformed())
+}
+
 /// Every group the account is in.
 pub async fn joined(requester: &Requester) -> Result<Vec<GroupInfo>, RequestError> {
     let node = requester.iq(groups::participating_groups).await?;

@@ -79,6 +79,9 @@ pub const FUNCTIONS: &[(&str, &str)] = &[
     ("groups", "set-group-topic"),
     ("groups", "set-group-setting"),
     ("groups", "leave-group"),
+    ("groups", "invite-link"),
+    ("groups", "join-group"),
+    ("groups", "preview-group"),
     ("contacts", "check-users"),
     ("contacts", "get-devices"),
     ("webhooks", "events"),
@@ -213,6 +216,13 @@ async fn dispatch(
         ),
         ("groups", "leave-group") => call!(gateway, body, groups::leave_group(account, group)),
         ("groups", "list-groups") => call!(gateway, body, groups::list_groups(account)),
+        ("groups", "invite-link") => {
+            call!(gateway, body, groups::invite_link(account, group, reset))
+        }
+        ("groups", "join-group") => call!(gateway, body, groups::join_group(account, link)),
+        ("groups", "preview-group") => {
+            call!(gateway, body, groups::preview_group(account, link))
+        }
         ("messaging", "send-presence") => {
             call!(gateway, body, messaging::send_presence(account, available))
         }

@@ -899,6 +899,60 @@ async fn groups_are_created_read_and_changed() {
     assert_eq!(left.json()["message"], "Success leave group");
     let mine = gw.get(Some("cy"), "/user/my/groups").await.ok();
     assert_eq!(mine["data"], json!([]));
+
+    // Invite links: admins get one; anyone with it previews and joins; a
+    // reset revokes the old one.
+    let by_member = gw
+        .get(Some("bob"), &format!("/group/invite-link?group_id={group}"))
+        .await;
+    assert_eq!(by_member.status, 400, "{:?}", by_member.json());
+    let invite = gw
+        .get(Some("ann"), &format!("/group/invite-link?group_id={group}"))
+        .await
+        .ok();
+    let link = invite["invite_link"].as_str().unwrap().to_owned();
+    assert!(link.starts_with("https://chat.whatsapp.com/"), "{invite}");
+    let preview = gw
+        .get(Some("cy"), &format!("/group/info-from-link?link={link}"))
+        .await
+        .ok();
+    assert_eq!(
+        (
+            &preview["group_id"],
+            &preview["name"],
+            &preview["participant_count"]
+        ),
+        (&json!(group), &json!("Crew"), &json!(2)),
+        "{preview}"
+    );
+    let joined = group_post("cy", "/group/join-with-link", json!({"link": link}))
+        .await
+        .ok();
+    assert_eq!(joined["group_id"], group.as_str());
+    gw.send_and_receive(("ann", &group), ("cy", &group), "welcome back")
+        .await;
+    let reset = gw
+        .get(
+            Some("ann"),
+            &format!("/group/invite-link?group_id={group}&reset=true"),
+        )
+        .await
+        .ok();
+    assert_ne!(reset["invite_link"], link.as_str());
+    let stale = gw
+        .get(Some("cy"), &format!("/group/info-from-link?link={link}"))
+        .await;
+    assert_eq!((stale.status, stale.code().as_str()), (404, "NOT_FOUND"));
+    let bad = group_post(
+        "cy",
+        "/group/join-with-link",
+        json!({"link": "https://evil.example/x"}),
+    )
+    .await;
+    assert_eq!(bad.status, 400);
+    group_post("cy", "/group/leave", json!({"group_id": group}))
+        .await
+        .ok();
     let info = info_of("ann").await;
     assert_eq!(info["participants"].as_array().unwrap().len(), 2, "{info}");
 

@@ -153,6 +153,47 @@ pub fn parse_groups(result: &Node) -> Result<Vec<GroupInfo>, StanzaError> {
         .collect()
 }
 
+/// Where WhatsApp's invite links point; the code follows.
+pub const INVITE_LINK_PREFIX: &str = "https://chat.whatsapp.com/";
+
+/// `<iq xmlns=w:g2 type=get|set to=group><invite/></iq>`: the group's invite
+/// code (`set`: revoke the old one and make a new one). Admins only. Answer:
+/// [`parse_invite_code`].
+pub fn invite_code(iq_id: &str, group: &Jid, reset: bool) -> Node {
+    let ty = if reset { "set" } else { "get" };
+    iq(iq_id, "w:g2", ty, group.clone()).child(Node::new("invite"))
+}
+
+/// Reads `<invite code/>` from the answer to [`invite_code`].
+pub fn parse_invite_code(result: &Node) -> Result<String, StanzaError> {
+    crate::stanza::check_iq(result)?;
+    let invite = result
+        .get_child("invite")
+        .ok_or(StanzaError::MissingChild("invite"))?;
+    req_attr(invite, "code")
+}
+
+/// `<iq xmlns=w:g2 type=set to=g.us><invite code/></iq>`: joins the group the
+/// code invites to. Answer: `<group jid/>` ([`parse_joined`]).
+pub fn join_with_code(iq_id: &str, code: &str) -> Node {
+    iq(iq_id, "w:g2", "set", groups_server()).child(Node::new("invite").attr("code", code))
+}
+
+/// Reads the joined group's JID from the answer to [`join_with_code`].
+pub fn parse_joined(result: &Node) -> Result<Jid, StanzaError> {
+    crate::stanza::check_iq(result)?;
+    let group = result
+        .get_child("group")
+        .ok_or(StanzaError::MissingChild("group"))?;
+    req_jid_attr(group, "jid")
+}
+
+/// `<iq xmlns=w:g2 type=get to=g.us><invite code/></iq>`: the group an invite
+/// code leads to, before joining. Answer: a `<group>` ([`parse_group_info`]).
+pub fn group_from_code(iq_id: &str, code: &str) -> Node {
+    iq(iq_id, "w:g2", "get", groups_server()).child(Node::new("invite").attr("code", code))
+}
+
 /// Reads the answer to [`change_participants`]: each participant with the error code
 /// (`409` already a member, `404` not a member, …) when its change failed.
 pub fn parse_participant_results(result: &Node) -> Result<Vec<(Jid, Option<String>)>, StanzaError> {
@@ -428,6 +469,45 @@ mod tests {
             wire(set_topic("g9", &group(), "", "T3", None)).to_string(),
             "<iq id=\"g9\" xmlns=\"w:g2\" type=\"set\" to=\"120363000000000001@g.us\"><description id=\"T3\" delete=\"true\"/></iq>"
         );
+    }
+
+    #[test]
+    fn invite_requests_and_answers() {
+        assert_eq!(
+            wire(invite_code("i1", &group(), false)).to_string(),
+            "<iq id=\"i1\" xmlns=\"w:g2\" type=\"get\" to=\"120363000000000001@g.us\"><invite/></iq>"
+        );
+        assert_eq!(
+            wire(invite_code("i2", &group(), true)).to_string(),
+            "<iq id=\"i2\" xmlns=\"w:g2\" type=\"set\" to=\"120363000000000001@g.us\"><invite/></iq>"
+        );
+        assert_eq!(
+            wire(join_with_code("i3", "AbC123")).to_string(),
+            "<iq id=\"i3\" xmlns=\"w:g2\" type=\"set\" to=\"g.us\"><invite code=\"AbC123\"/></iq>"
+        );
+        assert_eq!(
+            wire(group_from_code("i4", "AbC123")).to_string(),
+            "<iq id=\"i4\" xmlns=\"w:g2\" type=\"get\" to=\"g.us\"><invite code=\"AbC123\"/></iq>"
+        );
+        let code = wire(
+            Node::new("iq")
+                .attr("type", "result")
+                .child(Node::new("invite").attr("code", "AbC123")),
+        );
+        assert_eq!(parse_invite_code(&code).unwrap(), "AbC123");
+        let joined = wire(
+            Node::new("iq")
+                .attr("type", "result")
+                .child(Node::new("group").attr("jid", group())),
+        );
+        assert_eq!(parse_joined(&joined).unwrap(), group());
+        let refused = wire(
+            Node::new("iq")
+                .attr("type", "error")
+                .child(Node::new("error").attr("code", "410")),
+        );
+        assert!(parse_invite_code(&refused).is_err());
+        assert!(parse_joined(&refused).is_err());
     }
 
     #[test]

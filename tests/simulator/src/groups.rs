@@ -44,6 +44,8 @@ pub(crate) struct Group {
     pub announce: bool,
     /// Only admins edit the group's info.
     pub locked: bool,
+    /// The current invite code, once an admin asked for one.
+    pub invite_code: Option<String>,
 }
 
 impl Group {
@@ -128,6 +130,9 @@ pub(crate) fn handle_iq(ctx: &mut Ctx<'_>, node: &Node) -> Result<(), StanzaErro
         (true, "set", "create") => create(ctx, node, first),
         (true, "set", "leave") => leave(ctx, node, first),
         (true, "get", "participating") => participating(ctx, node),
+        (true, "set", "invite") => join_with_code(ctx, node, first),
+        (true, "get", "invite") => group_from_code(ctx, node, first),
+        (false, _, "invite") => invite_code(ctx, node, &to, ty == "set"),
         (false, "get", "query") => query(ctx, node, &to),
         (false, "set", "add" | "remove" | "promote" | "demote") => change(ctx, node, &to, first),
         (false, "set", "subject") => subject(ctx, node, &to, first),
@@ -188,6 +193,7 @@ fn create(ctx: &mut Ctx<'_>, iq: &Node, c: &Node) -> Result<(), StanzaError> {
         description: None,
         announce: false,
         locked: false,
+        invite_code: None,
     };
     let node = group.node();
     let users: Vec<String> = group.participants.keys().cloned().collect();
@@ -377,6 +383,70 @@ fn setting(ctx: &mut Ctx<'_>, iq: &Node, to: &Jid, c: &Node) -> Result<(), Stanz
     info!(account = %me, group = %gjid, setting = %c.tag, "group setting changed");
     notify(ctx.state, &gjid, &me, Node::new(c.tag.clone()), &users);
     ctx.replies.push(iq_result(iq));
+    Ok(())
+}
+
+/// `<invite/>` to a group: its invite code (admins only); `set` revokes the
+/// old one and makes a new one.
+fn invite_code(ctx: &mut Ctx<'_>, iq: &Node, to: &Jid, reset: bool) -> Result<(), StanzaError> {
+    let me = ctx.me()?;
+    let g = ctx
+        .state
+        .groups
+        .get_mut(&to.user)
+        .ok_or(StanzaError::NotFound)?;
+    g.require_admin(&me.user)?;
+    if reset || g.invite_code.is_none() {
+        g.invite_code = Some(random_token(16));
+    }
+    let code = g.invite_code.clone().unwrap_or_default();
+    ctx.replies
+        .push(iq_result(iq).child(Node::new("invite").attr("code", code)));
+    Ok(())
+}
+
+/// The group a code invites to (a revoked or unknown code: 404).
+fn group_by_code<'s>(state: &'s mut State, c: &Node) -> Result<&'s mut Group, StanzaError> {
+    let code = c
+        .attr_str("code")
+        .ok_or(StanzaError::BadRequest("invite code"))?;
+    state
+        .groups
+        .values_mut()
+        .find(|g| g.invite_code.as_deref() == Some(code.as_ref()))
+        .ok_or(StanzaError::NotFound)
+}
+
+/// `<invite code/>` to `g.us`, `get`: the group, before joining.
+fn group_from_code(ctx: &mut Ctx<'_>, iq: &Node, c: &Node) -> Result<(), StanzaError> {
+    let node = group_by_code(ctx.state, c)?.node();
+    ctx.replies.push(iq_result(iq).child(node));
+    Ok(())
+}
+
+/// `<invite code/>` to `g.us`, `set`: join; members see the addition.
+fn join_with_code(ctx: &mut Ctx<'_>, iq: &Node, c: &Node) -> Result<(), StanzaError> {
+    let me = ctx.me()?;
+    let max = ctx.state.cfg.max_group_size;
+    let g = group_by_code(ctx.state, c)?;
+    let gjid = g.jid();
+    if !g.participants.contains_key(&me.user) {
+        if g.participants.len() >= max {
+            return Err(StanzaError::ResourceLimit("group full"));
+        }
+        g.participants.insert(me.user.clone(), Role::Member);
+        let users: Vec<String> = g.participants.keys().cloned().collect();
+        info!(account = %me, group = %gjid, "joined group by invite");
+        notify(
+            ctx.state,
+            &gjid,
+            &me,
+            Node::new("add").child(Node::new("participant").attr("jid", me.to_non_ad())),
+            &users,
+        );
+    }
+    ctx.replies
+        .push(iq_result(iq).child(Node::new("group").attr("jid", gjid)));
     Ok(())
 }
 

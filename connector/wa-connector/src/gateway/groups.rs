@@ -2,7 +2,8 @@
 //! topic and settings, leave them.
 
 use wa_proto::groups::{
-    GroupInfo as ProtoGroup, GroupSetting as ProtoSetting, ParticipantAction as ProtoAction,
+    GroupInfo as ProtoGroup, GroupSetting as ProtoSetting, INVITE_LINK_PREFIX,
+    ParticipantAction as ProtoAction,
 };
 
 use super::bindings::wa::gateway::groups::Host;
@@ -11,6 +12,7 @@ use super::bindings::wa::gateway::types::{
 };
 use super::messaging::{parse_chat, parse_user};
 use super::{Gateway, GatewayError, GatewayResult, request_error};
+use crate::requests::RequestError;
 
 /// WhatsApp's limit on a group name, in characters.
 const MAX_SUBJECT_CHARS: usize = 100;
@@ -149,10 +151,81 @@ impl Host for Gateway {
             .map_err(request_error)
     }
 
+    async fn invite_link(
+        &mut self,
+        account: String,
+        group: String,
+        reset: bool,
+    ) -> GatewayResult<String> {
+        let group = group_jid(&group)?;
+        let handle = self.running(&account).await?;
+        let code = handle
+            .group_invite_code(&group, reset)
+            .await
+            .map_err(request_error)?;
+        Ok(format!("{INVITE_LINK_PREFIX}{code}"))
+    }
+
+    async fn join_group(&mut self, account: String, link: String) -> GatewayResult<String> {
+        let code = invite_code(&link)?;
+        let handle = self.running(&account).await?;
+        handle
+            .join_group(code)
+            .await
+            .map(|jid| jid.to_string())
+            .map_err(invite_error)
+    }
+
+    async fn preview_group(&mut self, account: String, link: String) -> GatewayResult<GroupInfo> {
+        let code = invite_code(&link)?;
+        let handle = self.running(&account).await?;
+        handle
+            .preview_group(code)
+            .await
+            .map(describe)
+            .map_err(invite_error)
+    }
+
     async fn leave_group(&mut self, account: String, group: String) -> GatewayResult<()> {
         let group = group_jid(&group)?;
         let handle = self.running(&account).await?;
         handle.leave_group(&group).await.map_err(request_error)
+    }
+}
+
+/// The code of an invite link (`https://chat.whatsapp.com/<code>`, or the bare code).
+fn invite_code(link: &str) -> GatewayResult<&str> {
+    let link = link.trim();
+    let code = ["https://", "http://", ""]
+        .iter()
+        .find_map(|scheme| {
+            link.strip_prefix(scheme)
+                .and_then(|rest| rest.strip_prefix("chat.whatsapp.com/"))
+        })
+        .unwrap_or(link)
+        .trim_end_matches('/');
+    let valid = (1..=64).contains(&code.len())
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if valid {
+        Ok(code)
+    } else {
+        Err(GatewayError::InvalidInput(format!(
+            "`{link}` is not a WhatsApp group invite link ({INVITE_LINK_PREFIX}<code>)"
+        )))
+    }
+}
+
+/// An unknown or revoked invite is the caller's to fix, not a gateway failure.
+fn invite_error(error: RequestError) -> GatewayError {
+    match error {
+        RequestError::Refused { ref code } if matches!(code.as_str(), "404" | "406" | "410") => {
+            GatewayError::NotFound(format!(
+                "the invite link is unknown or was revoked (WhatsApp {code})"
+            ))
+        }
+        other => request_error(other),
     }
 }
 
@@ -187,5 +260,30 @@ fn describe(group: ProtoGroup) -> GroupInfo {
         topic: group.topic,
         announce: group.announce,
         locked: group.locked,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::invite_code;
+
+    #[test]
+    fn invite_codes_from_links() {
+        for link in [
+            "https://chat.whatsapp.com/AbC123xyz",
+            "http://chat.whatsapp.com/AbC123xyz/",
+            "chat.whatsapp.com/AbC123xyz",
+            " AbC123xyz ",
+        ] {
+            assert_eq!(invite_code(link).unwrap(), "AbC123xyz", "{link}");
+        }
+        for bad in [
+            "",
+            "https://chat.whatsapp.com/",
+            "https://evil.example/AbC",
+            "a b",
+        ] {
+            assert!(invite_code(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -229,3 +229,77 @@ pub async fn setting(call: &mut Call, setting: GroupSetting) -> ApiResult<ApiRes
 fn members(list: &[String]) -> ApiResult<Vec<String>> {
     list.iter().map(|p| phone::user(p)).collect()
 }
+
+/// `GET /group/invite-link?group_id=&reset=`: `{invite_link, group_id}`
+/// (admins only; `reset=true` revokes the old link first).
+pub async fn invite_link(call: &Call) -> ApiResult<ApiResponse> {
+    let query = call.query();
+    let group = phone::group(&query.required("group_id")?)?;
+    let reset = query.flag("reset")?;
+    let device = call.device().await?;
+    let link: String = call
+        .connector
+        .try_call("groups", "invite-link", (&device, &group, reset))
+        .await?;
+    #[derive(Serialize)]
+    struct Link {
+        invite_link: String,
+        group_id: String,
+    }
+    Ok(envelope::success(
+        "Success get group invite link",
+        Link {
+            invite_link: link,
+            group_id: group,
+        },
+    ))
+}
+
+/// `POST /group/join-with-link`: `link` → `{group_id}`.
+pub async fn join_with_link(call: &mut Call) -> ApiResult<ApiResponse> {
+    let input = call.body(BODY_LIMIT).await?;
+    let link = input.required("link")?;
+    let device = call.device().await?;
+    let group: String = call
+        .connector
+        .try_call("groups", "join-group", (&device, &link))
+        .await?;
+    #[derive(Serialize)]
+    struct Joined {
+        group_id: String,
+    }
+    Ok(envelope::success(
+        "Success joined group",
+        Joined { group_id: group },
+    ))
+}
+
+/// `GET /group/info-from-link?link=`: the group a link leads to, without joining.
+pub async fn info_from_link(call: &Call) -> ApiResult<ApiResponse> {
+    let link = call.query().required("link")?;
+    let device = call.device().await?;
+    let group: GroupInfo = call
+        .connector
+        .try_call("groups", "preview-group", (&device, &link))
+        .await?;
+    #[derive(Serialize)]
+    struct Preview {
+        group_id: String,
+        name: String,
+        topic: Option<String>,
+        participant_count: usize,
+        is_locked: bool,
+        is_announce: bool,
+    }
+    Ok(envelope::success(
+        "Success get group info from link",
+        Preview {
+            participant_count: group.participants.len(),
+            group_id: group.jid,
+            name: group.subject,
+            topic: group.topic,
+            is_locked: group.locked,
+            is_announce: group.announce,
+        },
+    ))
+}
