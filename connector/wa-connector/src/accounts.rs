@@ -410,6 +410,15 @@ impl AccountHandle {
         groups::joined(&self.requester).await
     }
 
+    /// Sets how long a group's messages stay (0: forever).
+    pub async fn set_group_disappearing(
+        &self,
+        group: &Jid,
+        seconds: u32,
+    ) -> Result<(), RequestError> {
+        groups::set_disappearing(&self.requester, group, seconds).await
+    }
+
     /// Leaves a group.
     pub async fn leave_group(&self, group: &Jid) -> Result<(), RequestError> {
         groups::leave(&self.requester, group).await

@@ -104,6 +104,18 @@ pub async fn joined(requester: &Requester) -> Result<Vec<GroupInfo>, RequestErro
     groups::parse_groups(&node).map_err(|_| malformed())
 }
 
+/// Sets how long `group`'s messages stay (0: forever).
+pub async fn set_disappearing(
+    requester: &Requester,
+    group: &Jid,
+    seconds: u32,
+) -> Result<(), RequestError> {
+    requester
+        .iq(|id| groups::set_disappearing(id, group, seconds))
+        .await
+        .map(|_| ())
+}
+
 /// Leaves `group`.
 pub async fn leave(requester: &Requester, group: &Jid) -> Result<(), RequestError> {
     requester

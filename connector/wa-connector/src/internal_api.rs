@@ -64,6 +64,7 @@ pub const FUNCTIONS: &[(&str, &str)] = &[
     ("messaging", "send"),
     ("messaging", "send-presence"),
     ("messaging", "send-chat-presence"),
+    ("messaging", "set-disappearing"),
     ("messaging", "mark-read"),
     ("history", "list-chats"),
     ("history", "list-messages"),
@@ -231,6 +232,13 @@ async fn dispatch(
             body,
             messaging::send_chat_presence(account, chat, state)
         ),
+        ("messaging", "set-disappearing") => {
+            call!(
+                gateway,
+                body,
+                messaging::set_disappearing(account, chat, seconds)
+            )
+        }
         ("messaging", "mark-read") => {
             call!(gateway, body, messaging::mark_read(account, chat, ids))
         }

@@ -841,6 +841,26 @@ async fn groups_are_created_read_and_changed() {
         "{info}"
     );
 
+    // Disappearing messages: a member may set them while the group is open.
+    let timer = gw
+        .post(
+            Some("bob"),
+            &format!("/chat/{group}/disappearing"),
+            json!({"timer_seconds": 604800}),
+        )
+        .await
+        .ok();
+    assert_eq!(timer["timer_seconds"], 604800);
+    assert_eq!(info_of("cy").await["disappearing_seconds"], 604800);
+    let odd = gw
+        .post(
+            Some("bob"),
+            &format!("/chat/{group}/disappearing"),
+            json!({"timer_seconds": 1234}),
+        )
+        .await;
+    assert_eq!((odd.status, odd.code().as_str()), (400, "VALIDATION_ERROR"));
+
     // Settings are for admins; once locked, members cannot rename.
     let by_member = group_post(
         "bob",
@@ -1089,6 +1109,19 @@ async fn presence_read_receipts_and_user_lookups() {
     })
     .await;
     assert_eq!(ack["chat_id"], jid(BOB), "{ack}");
+    // Disappearing messages in a one-to-one chat: a message both sides apply.
+    let off = gw
+        .post(
+            Some("ann"),
+            &format!("/chat/{BOB}/disappearing"),
+            json!({"timer_seconds": 86400}),
+        )
+        .await
+        .ok();
+    assert_eq!(off["message"], "Disappearing messages set to 86400 seconds");
+    gw.wait_for_message("bob", ANN, |m| m["message_type"] == "protocol")
+        .await;
+
     // Bob's contacts: the people he has chatted with.
     let contacts = gw.get(Some("bob"), "/user/my/contacts").await.ok();
     assert_eq!(contacts["data"][0]["jid"], jid(ANN), "{contacts}");

@@ -143,6 +143,19 @@ pub fn revoke_message(target: &MessageTarget) -> Message {
     }
 }
 
+/// Turns disappearing messages in a one-to-one chat on (`seconds` > 0: how
+/// long messages stay) or off (0), for both sides.
+pub fn disappearing_setting(seconds: u32) -> Message {
+    Message {
+        protocol_message: Some(Box::new(ProtocolMessage {
+            r#type: Some(protocol_message::Type::EphemeralSetting as i32),
+            ephemeral_expiration: Some(seconds),
+            ..Default::default()
+        })),
+        ..Message::default()
+    }
+}
+
 /// Replaces the text of `target` (one of ours) with `text`, at `now_ms`.
 pub fn edit_message(target: &MessageTarget, text: &str, now_ms: i64) -> Message {
     Message {
@@ -346,6 +359,18 @@ mod tests {
             Some("hi")
         );
         assert_eq!(summarize(&msg).text.as_deref(), Some("hello @15550002222"));
+    }
+
+    #[test]
+    fn disappearing_setting_is_an_ephemeral_protocol_message() {
+        let msg = reparse(&disappearing_setting(604_800));
+        let protocol = msg.protocol_message.as_ref().unwrap();
+        assert_eq!(
+            protocol.r#type,
+            Some(protocol_message::Type::EphemeralSetting as i32)
+        );
+        assert_eq!(protocol.ephemeral_expiration, Some(604_800));
+        assert!(protocol.key.is_none());
     }
 
     #[test]

@@ -114,6 +114,17 @@ pub fn set_setting(iq_id: &str, group: &Jid, setting: GroupSetting, on: bool) ->
     iq(iq_id, "w:g2", "set", group.clone()).child(Node::new(setting.element(on)))
 }
 
+/// `<iq xmlns=w:g2 type=set to=group><ephemeral expiration/>` (or
+/// `<not_ephemeral/>` for 0): how long the group's messages stay.
+pub fn set_disappearing(iq_id: &str, group: &Jid, seconds: u32) -> Node {
+    let child = if seconds == 0 {
+        Node::new("not_ephemeral")
+    } else {
+        Node::new("ephemeral").attr("expiration", seconds.to_string())
+    };
+    iq(iq_id, "w:g2", "set", group.clone()).child(child)
+}
+
 /// `<iq xmlns=w:g2 type=set to=group><description id prev><body>topic</body>`:
 /// sets the group's topic, or removes it (`delete=true`, no body) when `topic`
 /// is empty. `id` is a fresh id for the new version, `previous` the id of the
@@ -239,6 +250,8 @@ pub struct GroupInfo {
     pub announce: bool,
     /// Only admins edit the group's info.
     pub locked: bool,
+    /// How long messages stay, in seconds (0: they do not disappear).
+    pub disappearing: u32,
 }
 
 /// The group JID from `<group id>`: the bare id, or already a full JID.
@@ -283,6 +296,10 @@ pub fn parse_group_info(node: &Node) -> Result<GroupInfo, StanzaError> {
         topic_id: description.and_then(|d| opt_attr(d, "id")),
         announce: g.get_child("announcement").is_some(),
         locked: g.get_child("locked").is_some(),
+        disappearing: match g.get_child("ephemeral") {
+            Some(e) => req_num_attr(e, "expiration")?,
+            None => 0,
+        },
     })
 }
 
@@ -416,6 +433,7 @@ mod tests {
             topic_id: None,
             announce: false,
             locked: false,
+            disappearing: 0,
         }
     }
 
@@ -460,6 +478,14 @@ mod tests {
         assert_eq!(
             wire(set_setting("g7", &group(), GroupSetting::Locked, false)).to_string(),
             "<iq id=\"g7\" xmlns=\"w:g2\" type=\"set\" to=\"120363000000000001@g.us\"><unlocked/></iq>"
+        );
+        assert_eq!(
+            wire(set_disappearing("g10", &group(), 86_400)).to_string(),
+            "<iq id=\"g10\" xmlns=\"w:g2\" type=\"set\" to=\"120363000000000001@g.us\"><ephemeral expiration=\"86400\"/></iq>"
+        );
+        assert_eq!(
+            wire(set_disappearing("g11", &group(), 0)).to_string(),
+            "<iq id=\"g11\" xmlns=\"w:g2\" type=\"set\" to=\"120363000000000001@g.us\"><not_ephemeral/></iq>"
         );
         assert_eq!(
             wire(set_topic("g8", &group(), "Rules", "T2", Some("T1"))).to_string(),
@@ -551,13 +577,15 @@ mod tests {
                     .child(Node::new("body").text("Rules")),
             )
             .child(Node::new("announcement"))
-            .child(Node::new("locked"));
+            .child(Node::new("locked"))
+            .child(Node::new("ephemeral").attr("expiration", "604800"));
         let parsed = parse_group_info(&wire(configured)).unwrap();
         assert_eq!(
             (parsed.topic.as_deref(), parsed.topic_id.as_deref()),
             (Some("Rules"), Some("T1"))
         );
         assert!(parsed.announce && parsed.locked);
+        assert_eq!(parsed.disappearing, 604_800);
         assert_eq!(parsed.participants, info().participants);
         let results = wire(
             Node::new("iq").attr("type", "result").child(

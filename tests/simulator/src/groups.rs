@@ -46,6 +46,8 @@ pub(crate) struct Group {
     pub locked: bool,
     /// The current invite code, once an admin asked for one.
     pub invite_code: Option<String>,
+    /// How long messages stay, in seconds (0: forever).
+    pub disappearing: u32,
 }
 
 impl Group {
@@ -81,7 +83,10 @@ impl Group {
                             .child(Node::new("body").text(text.clone()))
                     }))
                     .chain(self.announce.then(|| Node::new("announcement")))
-                    .chain(self.locked.then(|| Node::new("locked"))),
+                    .chain(self.locked.then(|| Node::new("locked")))
+                    .chain((self.disappearing > 0).then(|| {
+                        Node::new("ephemeral").attr("expiration", self.disappearing.to_string())
+                    })),
             )
     }
 
@@ -133,6 +138,7 @@ pub(crate) fn handle_iq(ctx: &mut Ctx<'_>, node: &Node) -> Result<(), StanzaErro
         (true, "set", "invite") => join_with_code(ctx, node, first),
         (true, "get", "invite") => group_from_code(ctx, node, first),
         (false, _, "invite") => invite_code(ctx, node, &to, ty == "set"),
+        (false, "set", "ephemeral" | "not_ephemeral") => disappearing(ctx, node, &to, first),
         (false, "get", "query") => query(ctx, node, &to),
         (false, "set", "add" | "remove" | "promote" | "demote") => change(ctx, node, &to, first),
         (false, "set", "subject") => subject(ctx, node, &to, first),
@@ -194,6 +200,7 @@ fn create(ctx: &mut Ctx<'_>, iq: &Node, c: &Node) -> Result<(), StanzaError> {
         announce: false,
         locked: false,
         invite_code: None,
+        disappearing: 0,
     };
     let node = group.node();
     let users: Vec<String> = group.participants.keys().cloned().collect();
@@ -359,6 +366,32 @@ fn description(ctx: &mut Ctx<'_>, iq: &Node, to: &Jid, c: &Node) -> Result<(), S
     };
     let (gjid, users): (Jid, Vec<String>) = (g.jid(), g.participants.keys().cloned().collect());
     info!(account = %me, group = %gjid, deleted, "group topic changed");
+    notify(ctx.state, &gjid, &me, c.clone(), &users);
+    ctx.replies.push(iq_result(iq));
+    Ok(())
+}
+
+/// `<ephemeral expiration/>` or `<not_ephemeral/>`: how long messages stay
+/// (members may change it unless the group is locked).
+fn disappearing(ctx: &mut Ctx<'_>, iq: &Node, to: &Jid, c: &Node) -> Result<(), StanzaError> {
+    let me = ctx.me()?;
+    let seconds = match c.tag.as_str() {
+        "ephemeral" => c
+            .attr_str("expiration")
+            .and_then(|e| e.parse::<u32>().ok())
+            .filter(|&e| e > 0)
+            .ok_or(StanzaError::BadRequest("ephemeral expiration"))?,
+        _ => 0,
+    };
+    let g = ctx
+        .state
+        .groups
+        .get_mut(&to.user)
+        .ok_or(StanzaError::NotFound)?;
+    g.require_editor(&me.user)?;
+    g.disappearing = seconds;
+    let (gjid, users): (Jid, Vec<String>) = (g.jid(), g.participants.keys().cloned().collect());
+    info!(account = %me, group = %gjid, seconds, "group disappearing messages changed");
     notify(ctx.state, &gjid, &me, c.clone(), &users);
     ctx.replies.push(iq_result(iq));
     Ok(())

@@ -260,6 +260,7 @@ fn describe(group: ProtoGroup) -> GroupInfo {
         topic: group.topic,
         announce: group.announce,
         locked: group.locked,
+        disappearing_seconds: group.disappearing,
     }
 }
 

@@ -24,6 +24,8 @@ use crate::transcode::TranscodeFailure;
 
 /// WhatsApp's limit on a text message, in bytes.
 const MAX_TEXT_BYTES: usize = 65_536;
+/// The disappearing-message timers WhatsApp offers (0: off).
+const DISAPPEARING_TIMERS: [u32; 4] = [0, 86_400, 604_800, 7_776_000];
 /// Poll options WhatsApp accepts.
 const POLL_OPTIONS: std::ops::RangeInclusive<usize> = 2..=12;
 
@@ -85,6 +87,34 @@ impl Host for Gateway {
             .send_chat_state(&chat, state)
             .await
             .map_err(request_error)
+    }
+
+    async fn set_disappearing(
+        &mut self,
+        account: String,
+        chat: String,
+        seconds: u32,
+    ) -> GatewayResult<()> {
+        if !DISAPPEARING_TIMERS.contains(&seconds) {
+            return Err(invalid(format!(
+                "disappearing timer must be one of {DISAPPEARING_TIMERS:?} seconds"
+            )));
+        }
+        let chat = parse_chat(&chat)?;
+        let handle = self.running(&account).await?;
+        if chat.is_group() {
+            handle
+                .set_group_disappearing(&chat, seconds)
+                .await
+                .map_err(request_error)
+        } else {
+            // In a one-to-one chat the setting is a message both sides apply.
+            handle
+                .send_message(&chat, compose::disappearing_setting(seconds))
+                .await
+                .map(|_| ())
+                .map_err(send_error)
+        }
     }
 
     async fn mark_read(

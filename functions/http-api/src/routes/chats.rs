@@ -269,3 +269,39 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
+
+/// `POST /chat/{jid}/disappearing`: `timer_seconds` (0, 86400, 604800 or
+/// 7776000). In a group it changes the group's setting; in a one-to-one chat
+/// it is a message both sides apply.
+pub async fn disappearing(call: &mut Call) -> ApiResult<ApiResponse> {
+    let chat = phone::chat_jid(&call.param)?;
+    let input = call.body(16 * 1024).await?;
+    let seconds: u32 = input
+        .number("timer_seconds")?
+        .ok_or_else(|| ApiError::validation("timer_seconds: is required"))?;
+    let device = call.device().await?;
+    call.connector
+        .try_call::<()>("messaging", "set-disappearing", (&device, &chat, seconds))
+        .await?;
+    let message = if seconds == 0 {
+        "Disappearing messages disabled".to_owned()
+    } else {
+        format!("Disappearing messages set to {seconds} seconds")
+    };
+    #[derive(Serialize)]
+    struct Disappearing {
+        status: &'static str,
+        message: String,
+        chat_jid: String,
+        timer_seconds: u32,
+    }
+    Ok(envelope::success(
+        message.clone(),
+        Disappearing {
+            status: "success",
+            message,
+            chat_jid: chat,
+            timer_seconds: seconds,
+        },
+    ))
+}

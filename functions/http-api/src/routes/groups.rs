@@ -28,6 +28,7 @@ pub(super) struct GroupView {
     topic: Option<String>,
     is_announce: bool,
     is_locked: bool,
+    disappearing_seconds: u32,
     participants: Vec<ParticipantView>,
 }
 
@@ -46,6 +47,7 @@ pub(super) fn view(group: GroupInfo) -> GroupView {
         topic: group.topic,
         is_announce: group.announce,
         is_locked: group.locked,
+        disappearing_seconds: group.disappearing_seconds,
         participants: group
             .participants
             .into_iter()

@@ -70,6 +70,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/user/my/contacts"),
     ("GET", "/chats"),
     ("GET", "/chat/{jid}/messages"),
+    ("POST", "/chat/{jid}/disappearing"),
     ("POST", "/group"),
     ("GET", "/group/info"),
     ("GET", "/group/participants"),
@@ -262,6 +263,7 @@ pub async fn dispatch(request: Request) -> ApiResponse {
         "/message/{id}/download" => message::download(&call).await,
         "/chats" => chats::list(&call).await,
         "/chat/{jid}/messages" => chats::messages(&call).await,
+        "/chat/{jid}/disappearing" => chats::disappearing(&mut call).await,
         "/group" => groups::create(&mut call).await,
         "/group/info" => groups::info(&call).await,
         "/group/participants" if call.method == Method::GET => {
