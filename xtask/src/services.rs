@@ -19,7 +19,8 @@ pub struct Services {
 }
 
 impl Services {
-    /// Starts PostgreSQL and the S3-compatible server with `infra/*.sh`.
+    /// Starts PostgreSQL, the S3-compatible server and the SQS-compatible
+    /// server with `infra/*.sh`.
     pub fn start(cx: &Context) -> Result<Self> {
         let state = cx.services_dir();
         let mut services = Self {
@@ -27,7 +28,7 @@ impl Services {
             state,
             env: Vec::new(),
         };
-        for name in ["postgres", "s3"] {
+        for name in ["postgres", "s3", "sqs"] {
             let script = cx.root.join("infra").join(format!("{name}.sh"));
             eprintln!("xtask: starting {name}");
             let printed = output(

@@ -104,6 +104,13 @@ pub struct ServeConfig {
     #[arg(long = "webhook-retry-window", env = "WEBHOOK_RETRY_WINDOW", default_value = "24h", value_parser = parse_duration)]
     pub webhook_retry_window: Duration,
 
+    /// Cloud mode: an SQS queue URL. Attempts go there for the
+    /// `webhook-fanout-lambda` function (which reports outcomes back through
+    /// the internal endpoint) instead of the hosted fan-out component.
+    /// Credentials, region and endpoint come from the standard AWS chain.
+    #[arg(long = "webhook-queue-url", env = "WEBHOOK_QUEUE_URL")]
+    pub webhook_queue_url: Option<String>,
+
     /// The webhook fan-out component (`webhook_fanout.wasm`), built by `cargo xtask build-components`.
     #[arg(
         long = "webhook-component",

@@ -111,7 +111,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
         "cannot load the REST API component (build it with `cargo xtask build-components`)",
     )?;
 
-    let webhooks = start_webhooks(&config, &engine, store.clone())?;
+    let webhooks = start_webhooks(&config, &engine, store.clone()).await?;
 
     let address = SocketAddr::new(config.host, config.port);
     let listener = TcpListener::bind(address)
@@ -141,27 +141,43 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
 }
 
 /// Loads the fan-out component and starts the webhook planner and sender.
-fn start_webhooks(
+async fn start_webhooks(
     config: &ServeConfig,
     engine: &HostEngine,
     store: wa_store::DynStore,
 ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
     let options = Arc::new(config.webhook_options());
-    let host_config = HostConfig {
-        // The receiver's silence, not the host, should end a slow attempt.
-        request_timeout: options.timeout + FANOUT_MARGIN,
-        max_concurrent_requests: u32::try_from(options.concurrency).unwrap_or(u32::MAX),
-        cache_dir: Some(std::path::absolute(&config.component_cache)?),
-        env: vec![("WA_HOST".to_owned(), "wa-connector".to_owned())],
-        ..HostConfig::default()
+    let deliverer: Arc<dyn webhooks::Deliver> = match &config.webhook_queue_url {
+        Some(queue_url) => {
+            if config.internal_api_token.is_none() {
+                tracing::warn!(
+                    "WEBHOOK_QUEUE_URL is set without INTERNAL_API_TOKEN: the fan-out \
+                     Lambda cannot report outcomes, and queued deliveries are re-queued \
+                     when their lease ends"
+                );
+            }
+            tracing::info!(%queue_url, "webhook attempts go to the queue");
+            Arc::new(webhooks::QueueDeliverer::from_env(queue_url.clone()).await)
+        }
+        None => {
+            let host_config = HostConfig {
+                // The receiver's silence, not the host, should end a slow attempt.
+                request_timeout: options.timeout + FANOUT_MARGIN,
+                max_concurrent_requests: u32::try_from(options.concurrency).unwrap_or(u32::MAX),
+                cache_dir: Some(std::path::absolute(&config.component_cache)?),
+                env: vec![("WA_HOST".to_owned(), "wa-connector".to_owned())],
+                ..HostConfig::default()
+            };
+            let component = HttpComponent::load(engine, &config.webhook_component, &host_config)
+                .context(
+                    "cannot load the webhook fan-out component (build it with `cargo xtask build-components`)",
+                )?;
+            Arc::new(webhooks::ComponentDeliverer::new(
+                Arc::new(component),
+                options.timeout,
+            ))
+        }
     };
-    let component = HttpComponent::load(engine, &config.webhook_component, &host_config).context(
-        "cannot load the webhook fan-out component (build it with `cargo xtask build-components`)",
-    )?;
-    let deliverer: Arc<dyn webhooks::Deliver> = Arc::new(webhooks::ComponentDeliverer::new(
-        Arc::new(component),
-        options.timeout,
-    ));
     let (wake_planner, planned) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
     tracing::info!(
         urls = options.urls.len(),

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use wa_host::{HostError, HttpComponent};
 
-use super::{Deliver, DeliveryFailure, DeliveryOutcome, DeliveryRequest};
+use super::{Deliver, DeliveryFailure, DeliveryOutcome, DeliveryRequest, Handoff};
 
 /// The largest answer the component is expected to give.
 const MAX_ANSWER: usize = 64 * 1024;
@@ -63,13 +63,13 @@ impl ComponentDeliverer {
 
 #[async_trait]
 impl Deliver for ComponentDeliverer {
-    async fn deliver(&self, request: DeliveryRequest) -> DeliveryOutcome {
-        self.attempt(&request).await.unwrap_or_else(|reason| {
+    async fn deliver(&self, request: DeliveryRequest) -> Handoff {
+        Handoff::Done(self.attempt(&request).await.unwrap_or_else(|reason| {
             DeliveryOutcome::Retry(DeliveryFailure {
                 status: None,
                 reason,
                 retry_after_secs: None,
             })
-        })
+        }))
     }
 }

@@ -11,6 +11,7 @@
 
 pub mod component;
 pub mod planner;
+pub mod queue;
 pub mod sender;
 
 use std::time::Duration;
@@ -19,6 +20,7 @@ use async_trait::async_trait;
 
 pub use bindings::wa::gateway::delivery::{DeliveryFailure, DeliveryOutcome, DeliveryRequest};
 pub use component::ComponentDeliverer;
+pub use queue::QueueDeliverer;
 
 use crate::config::Secret;
 
@@ -35,11 +37,28 @@ pub mod bindings {
     });
 }
 
-/// Makes one signed attempt (the fan-out function's job).
+/// What came of handing one attempt to a [`Deliver`].
+#[derive(Debug, Clone)]
+pub enum Handoff {
+    /// The attempt was made here; this is its outcome.
+    Done(DeliveryOutcome),
+    /// The attempt went to a queue for the fan-out Lambda, which reports its
+    /// outcome later (`webhooks.report-outcome`). Until then the claim's lease
+    /// holds the delivery; if no report comes, it is claimed and queued again.
+    Queued,
+}
+
+/// Makes one signed attempt (the fan-out function's job), here or through a queue.
 #[async_trait]
 pub trait Deliver: Send + Sync {
-    /// Posts one delivery; failures of the runner itself count as a retry.
-    async fn deliver(&self, request: DeliveryRequest) -> DeliveryOutcome;
+    /// Hands over one delivery; failures of the runner itself count as a retry.
+    async fn deliver(&self, request: DeliveryRequest) -> Handoff;
+
+    /// How long a claimed delivery stays leased beyond twice the attempt
+    /// timeout: long enough for the attempt (and its report) to come back.
+    fn lease_margin(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(30)
+    }
 }
 
 /// Gateway-wide webhook settings (per-account ones live in the store).

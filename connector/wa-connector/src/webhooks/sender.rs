@@ -16,12 +16,10 @@ use tokio::sync::Notify;
 use tracing::{debug, info, warn};
 use wa_store::{AccountId, AttemptOutcome, Delivery, DeliveryAttempt, DueDelivery, DynStore};
 
-use super::{Deliver, DeliveryOutcome, DeliveryRequest, WebhookOptions};
+use super::{Deliver, DeliveryOutcome, DeliveryRequest, Handoff, WebhookOptions};
 
 /// How often due deliveries are looked for when nothing woke the sender.
 const POLL: Duration = Duration::from_millis(250);
-/// Extra lease beyond the attempt timeout.
-const LEASE_MARGIN: Duration = Duration::from_secs(30);
 
 /// Sends deliveries until the task is dropped.
 pub async fn run(
@@ -51,7 +49,7 @@ pub async fn send_due(
     options: &WebhookOptions,
 ) -> wa_store::Result<usize> {
     let now = SystemTime::now();
-    let lease = now + options.timeout * 2 + LEASE_MARGIN;
+    let lease = now + options.timeout * 2 + deliverer.lease_margin();
     let batch = u32::try_from(options.concurrency.max(1) * 4).unwrap_or(u32::MAX);
     let due = store.claim_due_deliveries(now, lease, batch).await?;
     let count = due.len();
@@ -75,10 +73,13 @@ pub async fn send_due(
         .buffer_unordered(options.concurrency.max(1));
     while let Some(done) = attempts.next().await {
         // Recorded one by one: an attempt made is never forgotten because a
-        // slower one of the same batch is still running.
-        store
-            .record_delivery_attempts(std::slice::from_ref(&done))
-            .await?;
+        // slower one of the same batch is still running. Queued attempts are
+        // recorded when their outcome is reported.
+        if let Some(done) = done {
+            store
+                .record_delivery_attempts(std::slice::from_ref(&done))
+                .await?;
+        }
     }
     Ok(count)
 }
@@ -88,7 +89,7 @@ async fn attempt(
     options: &WebhookOptions,
     due: DueDelivery,
     jid: Option<String>,
-) -> DeliveryAttempt {
+) -> Option<DeliveryAttempt> {
     let number = due.delivery.attempts + 1;
     let now = SystemTime::now();
     let request = DeliveryRequest {
@@ -105,14 +106,19 @@ async fn attempt(
         timeout_ms: u32::try_from(options.timeout.as_millis()).unwrap_or(u32::MAX),
         attempt: number,
     };
-    let outcome = deliverer.deliver(request).await;
-    settle(
-        &due.delivery,
-        number,
-        outcome,
-        SystemTime::now(),
-        options.retry_window,
-    )
+    match deliverer.deliver(request).await {
+        Handoff::Done(outcome) => Some(settle(
+            &due.delivery,
+            number,
+            outcome,
+            SystemTime::now(),
+            options.retry_window,
+        )),
+        Handoff::Queued => {
+            debug!(delivery = %due.delivery.id, attempt = number, "webhook attempt queued");
+            None
+        }
+    }
 }
 
 /// What attempt `number` of `delivery` comes to, as the store records it:
