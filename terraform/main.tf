@@ -37,8 +37,9 @@ module "gateway" {
   db_deletion_protection = var.db_deletion_protection
   db_skip_final_snapshot = var.db_skip_final_snapshot
 
-  lambda_architecture     = var.lambda_architecture
-  webhook_fanout_package  = var.webhook_fanout_package
-  media_transcode_package = var.media_transcode_package
-  ffmpeg_layer_package    = var.ffmpeg_layer_package
+  lambda_architecture         = var.lambda_architecture
+  webhook_fanout_package      = var.webhook_fanout_package
+  secrets_extension_layer_arn = var.secrets_extension_layer_arn
+  media_transcode_package     = var.media_transcode_package
+  ffmpeg_layer_package        = var.ffmpeg_layer_package
 }

@@ -125,6 +125,12 @@ variable "webhook_fanout_package" {
   default     = null
 }
 
+variable "secrets_extension_layer_arn" {
+  description = "ARN of the AWS Parameters and Secrets Lambda Extension layer for the region and architecture; required with webhook_fanout_package."
+  type        = string
+  default     = null
+}
+
 variable "media_transcode_package" {
   description = "Path to the media-transcode function's zip; null skips the function."
   type        = string

@@ -7,6 +7,8 @@
 //!   an S3-compatible server, ffmpeg, the `wasmtime` CLI), then run the whole
 //!   test suite.
 //! - `build-components`: build the WebAssembly components only.
+//! - `package-lambdas`: build the AWS Lambda functions in release and zip each
+//!   as `bootstrap` into `target/lambda/<function>.zip`.
 //!
 //! It depends on nothing but `std`, so that `cargo xtask` starts in seconds on a
 //! fresh clone.
@@ -14,9 +16,11 @@
 mod components;
 mod context;
 mod install;
+mod lambdas;
 mod serve;
 mod services;
 mod test;
+mod zip;
 
 use std::process::ExitCode;
 
@@ -31,6 +35,12 @@ commands:
                       install/start what the tests need, then run every test
   build-components [--release]
                       build the WebAssembly components (wasm32-wasip2)
+  package-lambdas [--target <triple>] [--out-dir <dir>]
+                      build the Lambda functions (release, host target by
+                      default) and zip each as `bootstrap`:
+                      target/lambda/webhook-fanout.zip, media-transcode.zip;
+                      another target needs its std (`rustup target add`) and
+                      a linker (CARGO_TARGET_<TRIPLE>_LINKER)
 
 environment:
   CARGO_TARGET_DIR    where builds go (default: ./target; on CI,
@@ -47,6 +57,7 @@ fn main() -> ExitCode {
     let result = match command.as_str() {
         "serve" => serve::run_serve(&rest),
         "test" => test::run(&rest),
+        "package-lambdas" => lambdas::run_package(&rest),
         "build-components" => context::Context::new().and_then(|cx| {
             let release = rest.iter().any(|arg| arg == "--release");
             components::build(&cx, release).map(|_| ())

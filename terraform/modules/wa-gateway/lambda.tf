@@ -5,13 +5,17 @@ locals {
   fanout_function_name    = "${var.name}-webhook-fanout"
   transcode_function_name = "${var.name}-media-transcode"
 
-  # The fan-out function's settings. Its crate is still to be written (issue
-  # 7); this is the contract it is written against: the receivers (GOWA's
-  # WHATSAPP_WEBHOOK, comma-separated) and where to read the HMAC key, which is
-  # fetched at cold start instead of sitting in the function's configuration.
+  # What webhook-fanout-lambda reads (functions/webhook-fanout-lambda/src/
+  # config.rs). Each queue message names its receiver, so no URLs here; the
+  # HMAC key for receivers without their own is read through the Parameters
+  # and Secrets extension (its layer below) at the first invocation, never
+  # kept in the configuration. A batch's attempts all run at once.
+  # Not wired yet: CONNECTOR_URL / CONNECTOR_TOKEN (reporting outcomes to the
+  # connector's internal endpoint) need the internal token as a secret the
+  # function reads, as the webhook key is.
   fanout_environment = {
-    WHATSAPP_WEBHOOK            = join(",", var.webhook_urls)
-    WHATSAPP_WEBHOOK_SECRET_ARN = aws_secretsmanager_secret.webhook.arn
+    WHATSAPP_WEBHOOK_SECRET_ARN   = aws_secretsmanager_secret.webhook.arn
+    WEBHOOK_CONCURRENT_DELIVERIES = tostring(var.webhook_fanout_batch_size)
   }
 
   # What media-transcode-lambda reads (src/bin/media-transcode-lambda.rs):
@@ -51,6 +55,7 @@ resource "aws_lambda_function" "fanout" {
   architectures    = [var.lambda_architecture]
   filename         = var.webhook_fanout_package
   source_code_hash = filebase64sha256(var.webhook_fanout_package)
+  layers           = [var.secrets_extension_layer_arn]
   memory_size      = var.webhook_fanout_memory_mb
   timeout          = var.webhook_fanout_timeout_seconds
 

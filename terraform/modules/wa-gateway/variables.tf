@@ -401,6 +401,22 @@ variable "webhook_fanout_package" {
   }
 }
 
+variable "secrets_extension_layer_arn" {
+  description = "ARN of AWS's Parameters and Secrets Lambda Extension layer for this region and lambda_architecture (see the extension's documentation for the per-region ARNs). The fan-out function reads the webhook HMAC key through it. Required with webhook_fanout_package."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.secrets_extension_layer_arn != null || var.webhook_fanout_package == null
+    error_message = "secrets_extension_layer_arn must be given with webhook_fanout_package."
+  }
+
+  validation {
+    condition     = var.secrets_extension_layer_arn == null || can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:layer:[A-Za-z0-9-_]+:[0-9]+$", coalesce(var.secrets_extension_layer_arn, "-")))
+    error_message = "secrets_extension_layer_arn must be a versioned Lambda layer ARN (arn:aws:lambda:<region>:<account>:layer:<name>:<version>)."
+  }
+}
+
 variable "webhook_urls" {
   description = "Webhook URLs that receive every event (WHATSAPP_WEBHOOK)."
   type        = list(string)
