@@ -88,7 +88,13 @@ impl Fanout {
                 return Disposition::Settled;
             }
         };
-        let number = request.attempt_number(message.receive_count());
+        // With a connector, it keeps the schedule: each attempt is its own
+        // message, and a redelivery (a report that did not land) re-makes the
+        // same attempt. Without one, the queue's redeliveries are the retries.
+        let number = match self.reporter {
+            Some(_) => request.attempt,
+            None => request.attempt_number(message.receive_count()),
+        };
         let span =
             tracing::info_span!("delivery", message_id, delivery = %request.id, attempt = number);
         self.deliver(&request, number, deadline)
@@ -145,10 +151,12 @@ impl Fanout {
             .report(&self.client, &request.id, number, &outcome, report_timeout)
             .await
         {
-            Ok(Reported::Recorded) => disposition,
+            // The connector settles it, a retry included: it queues the next
+            // attempt itself after its back-off.
+            Ok(Reported::Recorded) => Disposition::Settled,
             Ok(Reported::Refused(error)) => {
                 tracing::error!(%error, "the connector refused the outcome for good");
-                disposition
+                Disposition::Settled
             }
             Err(error) => {
                 // Received again, the attempt is made and reported again; the

@@ -15,10 +15,14 @@
 //! | reject (other 4xx, 3xx, bad URL or header) | deleted: trying again will not help |
 //! | not a delivery-request | deleted, logged at error level with its `messageId` |
 //!
-//! With a connector configured, each outcome is also reported to it
-//! (`webhooks/report-outcome`); a report that fails makes the message come
-//! back, so the attempt is made and reported again (receivers dedupe on
-//! `X-Webhook-Delivery`, the connector ignores attempts it already has).
+//! That table is the queue-only mode. With a connector configured
+//! (`CONNECTOR_URL`, the cloud mode's `WEBHOOK_QUEUE_URL` on its side), each
+//! outcome is reported to it (`webhooks/report-outcome`) and the connector
+//! keeps the schedule: a reported outcome, a retry included, settles the
+//! message (the connector queues the next attempt after its back-off); a
+//! report that fails makes the message come back, so the same attempt is made
+//! and reported again (receivers dedupe on `X-Webhook-Delivery`, the
+//! connector ignores attempts it already has).
 //!
 //! The pieces: [`sqs`] (the event and the answer), [`request`] (the message
 //! body), [`send`] (one HTTP attempt), [`secret`] (the gateway-wide key),

@@ -46,11 +46,11 @@ impl std::fmt::Debug for DeliveryRequest {
 }
 
 impl DeliveryRequest {
-    /// The attempt this receive makes. The queue redelivers the same body, so
-    /// the `n`th receive of a message is attempt `attempt + n - 1`: the
-    /// receiver's `X-Webhook-Attempt` counts real attempts, and the connector,
-    /// which records an attempt only when it is the next one, accepts each
-    /// report in turn.
+    /// The attempt this receive makes when the queue's redeliveries are the
+    /// retries (no connector keeping the schedule): the queue redelivers the
+    /// same body, so the `n`th receive of a message is attempt
+    /// `attempt + n - 1`, and the receiver's `X-Webhook-Attempt` counts real
+    /// attempts.
     pub fn attempt_number(&self, receive_count: u32) -> u32 {
         self.attempt
             .saturating_add(receive_count.saturating_sub(1))

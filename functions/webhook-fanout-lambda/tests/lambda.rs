@@ -383,7 +383,8 @@ impl Connector {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn outcomes_are_reported_to_the_connector_and_a_failed_report_brings_the_message_back() {
+async fn outcomes_are_reported_to_the_connector_which_keeps_the_schedule_and_a_failed_report_brings_the_message_back()
+ {
     let recovered = Arc::new(AtomicBool::new(false));
     let receiver = receivers(Arc::clone(&recovered)).await;
     // The busy delivery's attempts 1 and 2 were the connector's own.
@@ -418,7 +419,7 @@ async fn outcomes_are_reported_to_the_connector_and_a_failed_report_brings_the_m
         .response_json();
     assert_eq!(
         failures(&answer),
-        ["m-busy", "m-flaky"],
+        ["m-flaky"],
         "{answer}\n{}",
         function.logs()
     );
@@ -449,17 +450,16 @@ async fn outcomes_are_reported_to_the_connector_and_a_failed_report_brings_the_m
         "its report failed"
     );
 
-    // Both come back. The busy receiver has recovered; the flaky delivery is
-    // sent again and reported as the second receive's attempt, which the
-    // connector (missing the first) does not take, so it is reported once
-    // more as the attempt the connector expects. A delivery the connector no
-    // longer has is not retried.
+    // The retry was reported, so the connector queues attempt 4 itself; the
+    // flaky message comes back and the same attempt is made and reported
+    // again. A delivery the connector no longer has is not retried.
     recovered.store(true, Ordering::SeqCst);
+    let busy = delivery("000000000042-busy", &receiver.url("/busy"), None, 4);
     let vanished = delivery("000000000045-gone", &receiver.url("/ok"), None, 1);
     let answer = api
         .invoke(
             &sqs_event(vec![
-                message("m-busy", &busy.to_string(), 2),
+                message("m-busy-4", &busy.to_string(), 1),
                 message("m-flaky", &flaky.to_string(), 2),
                 message("m-vanished", &vanished.to_string(), 1),
             ]),
@@ -487,11 +487,21 @@ async fn outcomes_are_reported_to_the_connector_and_a_failed_report_brings_the_m
         flaky_reports,
         vec![
             json!(["000000000044-flaky", 1, {"Delivered": 200}]),
-            json!(["000000000044-flaky", 2, {"Delivered": 200}]),
             json!(["000000000044-flaky", 1, {"Delivered": 200}]),
         ]
     );
     assert_received(&receiver, "/busy", &busy, 4, None);
+    let flaky_sent = receiver
+        .seen_at("/ok")
+        .into_iter()
+        .filter(|s| s.header("x-webhook-delivery") == Some("000000000044-flaky"))
+        .map(|s| s.header("x-webhook-attempt").unwrap().to_owned())
+        .collect::<Vec<_>>();
+    assert_eq!(
+        flaky_sent,
+        ["1", "1"],
+        "a redelivery re-makes the same attempt"
+    );
     assert!(
         function.logs().contains("000000000045-gone"),
         "{}",
