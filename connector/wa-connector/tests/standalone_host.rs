@@ -1,7 +1,9 @@
 //! The cloud binding: the same `http_api.wasm`, run by a stand-alone host
-//! (`wasmtime serve`, configured the way `spin.toml` configures Spin: the
-//! connector's URL and token as environment), reaches a real connector over
-//! its internal endpoint; a send through it reaches another account.
+//! (`wasmtime serve`) configured the way `spin.toml` configures Spin — its
+//! component variables resolved from application variables and handed over
+//! as `wasi:config` variables, its environment as environment, its outbound
+//! hosts checked — reaches a real connector over its internal endpoint; a
+//! send through it reaches another account.
 
 mod support;
 
@@ -55,18 +57,26 @@ async fn the_component_under_wasmtime_serve_drives_a_remote_connector() {
         .unwrap();
     assert_eq!(bad_args.status(), 400);
 
-    // The component under wasmtime serve, pointed at the connector.
+    // The component under wasmtime serve, configured from spin.toml with the
+    // application variables a user would set.
     let wasmtime = required_file("WA_WASMTIME_CLI");
     let component = required_file("WA_HTTP_COMPONENT");
     let port = free_port();
     let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let api_keys = format!("edge:{API_KEY}");
+    let spin = SpinComponent::from_manifest(
+        "http-api",
+        &[
+            ("connector_url", gw.base.as_str()),
+            ("connector_token", TOKEN),
+            ("api_keys", api_keys.as_str()),
+        ],
+    );
+    assert_eq!(spin.allowed_outbound_hosts, std::slice::from_ref(&gw.base));
     let child = Command::new(&wasmtime)
         .arg("serve")
-        .arg("-Scli")
-        .args(["--env", "WA_HOST=wasmtime-serve"])
-        .args(["--env", &format!("CONNECTOR_URL={}", gw.base)])
-        .args(["--env", &format!("CONNECTOR_TOKEN={TOKEN}")])
-        .args(["--env", &format!("APP_API_KEYS=edge:{API_KEY}")])
+        .args(["-Scli", "-Sconfig"])
+        .args(spin.wasmtime_args())
         .arg("--addr")
         .arg(address.to_string())
         .arg(&component)
@@ -120,7 +130,8 @@ async fn the_component_under_wasmtime_serve_drives_a_remote_connector() {
         .json()
         .await
         .unwrap();
-    assert_eq!(info["results"]["host"], "wasmtime-serve", "{info}");
+    // WA_HOST from spin.toml's environment.
+    assert_eq!(info["results"]["host"], "spin", "{info}");
     assert_eq!(info["results"]["store"], "sqlite", "{info}");
 
     // Link two accounts through the edge, then send from one to the other.
@@ -156,4 +167,87 @@ async fn the_component_under_wasmtime_serve_drives_a_remote_connector() {
         .wait_for_message("bob", "15550200001", |m| m["id"] == id.as_str())
         .await;
     assert_eq!(received["content"], "from the edge");
+}
+
+/// One component of `spin.toml`, resolved the way Spin resolves it.
+struct SpinComponent {
+    /// `[component.<name>.variables]`, templates filled in: the component's
+    /// `wasi:config` variables.
+    config_vars: Vec<(String, String)>,
+    /// `[component.<name>.environment]`.
+    env: Vec<(String, String)>,
+    /// `allowed_outbound_hosts`, templates filled in.
+    allowed_outbound_hosts: Vec<String>,
+}
+
+impl SpinComponent {
+    /// Reads component `name` from the repository's `spin.toml`, with the
+    /// given application variables (the rest take their defaults; a required
+    /// one left out fails the test, as it fails `spin up`).
+    fn from_manifest(name: &str, variables: &[(&str, &str)]) -> Self {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../spin.toml");
+        let manifest: toml::Table = std::fs::read_to_string(&path).unwrap().parse().unwrap();
+        let declared = manifest["variables"].as_table().unwrap();
+        let value_of = |variable: &str| -> String {
+            if let Some((_, value)) = variables.iter().find(|(k, _)| *k == variable) {
+                return (*value).to_owned();
+            }
+            let declaration = declared
+                .get(variable)
+                .unwrap_or_else(|| panic!("spin.toml uses undeclared variable {variable}"));
+            declaration
+                .get("default")
+                .and_then(|d| d.as_str())
+                .unwrap_or_else(|| panic!("required variable {variable} not given"))
+                .to_owned()
+        };
+        // `{{ name }}` templates, as in Spin manifests.
+        let fill = |template: &str| -> String {
+            let mut out = String::new();
+            let mut rest = template;
+            while let Some(start) = rest.find("{{") {
+                out.push_str(&rest[..start]);
+                let end = rest[start..].find("}}").expect("unclosed template") + start;
+                out.push_str(&value_of(rest[start + 2..end].trim()));
+                rest = &rest[end + 2..];
+            }
+            out.push_str(rest);
+            out
+        };
+        let component = manifest["component"][name].as_table().unwrap();
+        let table = |key: &str| -> Vec<(String, String)> {
+            component
+                .get(key)
+                .and_then(|t| t.as_table())
+                .map(|t| {
+                    t.iter()
+                        .map(|(k, v)| (k.clone(), fill(v.as_str().unwrap())))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        Self {
+            config_vars: table("variables"),
+            env: table("environment"),
+            allowed_outbound_hosts: component["allowed_outbound_hosts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| fill(h.as_str().unwrap()))
+                .collect(),
+        }
+    }
+
+    /// The same configuration as `wasmtime serve` flags.
+    fn wasmtime_args(&self) -> Vec<String> {
+        let vars = self
+            .config_vars
+            .iter()
+            .map(|(k, v)| format!("-Sconfig-var={k}={v}"));
+        let env = self
+            .env
+            .iter()
+            .flat_map(|(k, v)| ["--env".to_owned(), format!("{k}={v}")]);
+        vars.chain(env).collect()
+    }
 }

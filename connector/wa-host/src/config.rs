@@ -18,6 +18,9 @@ pub struct HostConfig {
     pub cache_dir: Option<PathBuf>,
     /// Environment variables every instance sees (never secrets: components may log them).
     pub env: Vec<(String, String)>,
+    /// `wasi:config/store` variables every instance sees (Spin's component
+    /// variables, `wasmtime serve -Sconfig-var`): keys in lower case.
+    pub config_vars: Vec<(String, String)>,
     /// Requests to this authority are answered in-process instead of over the network.
     pub internal: Option<InternalRoute>,
 }
@@ -30,6 +33,7 @@ impl Default for HostConfig {
             max_concurrent_requests: 64,
             cache_dir: None,
             env: Vec::new(),
+            config_vars: Vec::new(),
             internal: None,
         }
     }

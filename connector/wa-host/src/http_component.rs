@@ -2,6 +2,7 @@
 
 use std::path::Path;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -10,6 +11,7 @@ use http_body_util::BodyExt;
 use tokio::sync::Semaphore;
 use wasmtime::component::{Component, GuestTaskId, Linker};
 use wasmtime::{Store, StoreContextMut};
+use wasmtime_wasi_config::WasiConfigVariables;
 use wasmtime_wasi_http::handler::{
     ExpirationError, HandlerState, Instance, ProxyHandler, ProxyPre, ShouldAccept,
     WorkerExpiration, WorkerState, WorkerStatus,
@@ -79,6 +81,7 @@ impl HttpComponent {
             engine: engine.clone(),
             pre,
             env: config.env.clone(),
+            config_vars: Arc::new(config.config_vars.iter().cloned().collect()),
             max_memory_bytes: config.max_memory_bytes,
             timeout: config.request_timeout,
             internal: config.internal.clone(),
@@ -130,10 +133,12 @@ fn body_error(
     }
 }
 
-/// Adds WASI 0.2 and 0.3 (CLI, clocks, filesystem, random, sockets) and
-/// `wasi:http` of both versions, so Rust `std` components load as they are.
+/// Adds WASI 0.2 and 0.3 (CLI, clocks, filesystem, random, sockets),
+/// `wasi:http` of both versions, so Rust `std` components load as they are,
+/// and `wasi:config/store`, where components read their settings on Spin.
 fn add_wasi_to_linker(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
     wasmtime_wasi::p2::add_to_linker_async(linker)?;
+    wasmtime_wasi_config::add_to_linker(linker, StoreData::config)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)?;
     wasmtime_wasi::p3::add_to_linker(linker)?;
     wasmtime_wasi_http::p3::add_to_linker(linker)?;
@@ -145,6 +150,7 @@ struct Instantiator {
     engine: HostEngine,
     pre: ProxyPre<StoreData>,
     env: Vec<(String, String)>,
+    config_vars: Arc<WasiConfigVariables>,
     max_memory_bytes: usize,
     timeout: Duration,
     internal: Option<InternalRoute>,
@@ -160,7 +166,12 @@ impl HandlerState for Instantiator {
     ) -> wasmtime::Result<Instance<StoreData, Expiration, SingleRequest>> {
         let mut store = Store::new(
             self.engine.engine(),
-            StoreData::new(&self.env, self.max_memory_bytes, self.internal.clone()),
+            StoreData::new(
+                &self.env,
+                Arc::clone(&self.config_vars),
+                self.max_memory_bytes,
+                self.internal.clone(),
+            ),
         );
         store.limiter(|data| &mut data.limits);
         store.set_epoch_deadline(deadline_ticks(self.timeout));

@@ -1,8 +1,11 @@
 //! What each request's [`wasmtime::Store`] carries: WASI contexts and limits.
 
+use std::sync::Arc;
+
 use wasmtime::component::ResourceTable;
 use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_config::{WasiConfig, WasiConfigVariables};
 use wasmtime_wasi_http::{
     RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView,
 };
@@ -15,12 +18,14 @@ pub(crate) struct StoreData {
     wasi: WasiCtx,
     http: WasiHttpCtx,
     hooks: Hooks,
+    config_vars: Arc<WasiConfigVariables>,
     pub(crate) limits: StoreLimits,
 }
 
 impl StoreData {
     pub(crate) fn new(
         env: &[(String, String)],
+        config_vars: Arc<WasiConfigVariables>,
         max_memory_bytes: usize,
         internal: Option<InternalRoute>,
     ) -> Self {
@@ -30,11 +35,19 @@ impl StoreData {
             wasi,
             http: WasiHttpCtx::new(),
             hooks: Hooks { internal },
+            config_vars,
             limits: StoreLimitsBuilder::new()
                 .memory_size(max_memory_bytes)
                 .trap_on_grow_failure(true)
                 .build(),
         }
+    }
+}
+
+impl StoreData {
+    /// The `wasi:config/store` view of this instance's variables.
+    pub(crate) fn config(&mut self) -> WasiConfig<'_> {
+        WasiConfig::from(&*self.config_vars)
     }
 }
 

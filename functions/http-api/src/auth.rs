@@ -3,8 +3,9 @@
 //! Hosted in the connector, the component is never given credentials (the
 //! connector's front has checked them already) and lets every request in.
 //! Under another host — Spin with `spin.toml`'s variables, `wasmtime serve` —
-//! the operator gives it `APP_BASIC_AUTH` and/or `APP_API_KEYS`, and it
-//! enforces them exactly as the connector does (`api-auth`, one definition).
+//! the operator gives it `APP_BASIC_AUTH` and/or `APP_API_KEYS` (see
+//! [`crate::settings`]), and it enforces them exactly as the connector does
+//! (`api-auth`, one definition).
 
 use std::sync::OnceLock;
 
@@ -17,7 +18,7 @@ use crate::envelope::{self, ApiResponse};
 fn configured() -> &'static Result<Credentials, api_auth::ConfigError> {
     static CREDENTIALS: OnceLock<Result<Credentials, api_auth::ConfigError>> = OnceLock::new();
     CREDENTIALS.get_or_init(|| {
-        let setting = |name| std::env::var(name).unwrap_or_default();
+        let setting = |name| crate::settings::get(name).unwrap_or_default();
         Credentials::parse(&setting("APP_BASIC_AUTH"), &setting("APP_API_KEYS"))
     })
 }

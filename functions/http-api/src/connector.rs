@@ -30,15 +30,11 @@ pub struct Connector {
 impl Connector {
     /// The connector named by `CONNECTOR_URL` (and `CONNECTOR_TOKEN`).
     pub fn from_env() -> Self {
-        let base = std::env::var("CONNECTOR_URL")
-            .ok()
-            .filter(|url| !url.is_empty())
-            .unwrap_or_else(|| DEFAULT_URL.to_owned());
+        let base =
+            crate::settings::non_empty("CONNECTOR_URL").unwrap_or_else(|| DEFAULT_URL.to_owned());
         Self {
             base: base.trim_end_matches('/').to_owned(),
-            token: std::env::var("CONNECTOR_TOKEN")
-                .ok()
-                .filter(|t| !t.is_empty()),
+            token: crate::settings::non_empty("CONNECTOR_TOKEN"),
         }
     }
 

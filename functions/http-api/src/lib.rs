@@ -22,6 +22,7 @@ mod media;
 mod phone;
 mod qr;
 mod routes;
+mod settings;
 
 use spin_sdk::http::{IntoResponse, Request};
 

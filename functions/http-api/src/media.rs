@@ -36,8 +36,7 @@ impl Limit {
             Limit::Video => ("WHATSAPP_MAX_FILE_SIZE_VIDEO", 100 * MB),
             Limit::Audio => ("WHATSAPP_MAX_FILE_SIZE_AUDIO", 16 * MB),
         };
-        std::env::var(variable)
-            .ok()
+        crate::settings::get(variable)
             .and_then(|v| v.trim().parse::<u64>().ok())
             .filter(|&v| v > 0)
             .unwrap_or(default)
@@ -191,7 +190,7 @@ async fn fetch(url: &str, limit: Limit) -> ApiResult<Fetched> {
 }
 
 fn allow_private() -> bool {
-    std::env::var("WHATSAPP_ALLOW_PRIVATE_MEDIA_URLS").is_ok_and(|v| v.trim() == "true")
+    crate::settings::get("WHATSAPP_ALLOW_PRIVATE_MEDIA_URLS").is_some_and(|v| v.trim() == "true")
 }
 
 /// Loopback, private, link-local and unspecified addresses, and local names.

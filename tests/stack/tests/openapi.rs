@@ -199,7 +199,10 @@ fn the_document_is_openapi_3_1() {
         "API keys travel in X-Api-Key"
     );
     let bearer = &doc["components"]["securitySchemes"]["bearerKey"];
-    assert_eq!((&bearer["type"], &bearer["scheme"]), (&json!("http"), &json!("bearer")));
+    assert_eq!(
+        (&bearer["type"], &bearer["scheme"]),
+        (&json!("http"), &json!("bearer"))
+    );
     assert_eq!(
         doc["security"],
         json!([{ "basicAuth": [] }, { "apiKey": [] }, { "bearerKey": [] }]),

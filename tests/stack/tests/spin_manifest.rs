@@ -60,3 +60,54 @@ fn the_api_component_catches_every_route_and_names_its_host() {
         Some("spin")
     );
 }
+
+#[test]
+fn every_template_names_a_declared_variable_and_tokens_are_secret() {
+    let manifest = manifest();
+    let declared = manifest["variables"].as_table().expect("[variables]");
+    let component = manifest["component"]["http-api"].as_table().unwrap();
+    let mut templates: Vec<String> = component["variables"]
+        .as_table()
+        .expect("[component.http-api.variables]")
+        .values()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    templates.extend(
+        component["allowed_outbound_hosts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h.as_str().unwrap().to_owned()),
+    );
+    for template in &templates {
+        let mut rest = template.as_str();
+        while let Some(start) = rest.find("{{") {
+            let end = rest[start..].find("}}").expect("unclosed template") + start;
+            let name = rest[start + 2..end].trim();
+            assert!(
+                declared.contains_key(name),
+                "{template}: {name} is not declared"
+            );
+            rest = &rest[end + 2..];
+        }
+    }
+    // The component's config keys are its settings' names in lower case.
+    for key in component["variables"].as_table().unwrap().keys() {
+        assert_eq!(key, &key.to_ascii_lowercase());
+    }
+    for secret in ["connector_token", "api_keys", "basic_auth"] {
+        assert_eq!(
+            declared[secret]["secret"].as_bool(),
+            Some(true),
+            "{secret} must be a secret variable"
+        );
+    }
+    assert_eq!(
+        component["allowed_outbound_hosts"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "the component talks to the connector only"
+    );
+}

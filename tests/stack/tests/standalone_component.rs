@@ -20,6 +20,8 @@ fn http_api_serves_under_wasmtime_serve() {
         .arg("serve")
         // Rust std components import wasi:cli (environment, stdio).
         .arg("-Scli")
+        // Its settings come from wasi:config/store (else the environment).
+        .arg("-Sconfig")
         .args(["--env", "WA_HOST=wasmtime-serve"])
         .arg("--addr")
         .arg(address.to_string())

@@ -38,7 +38,7 @@ pub async fn info(call: &Call) -> ApiResult<ApiResponse> {
         },
     };
     // The component knows which host runs it better than the connector does.
-    if let Ok(host) = std::env::var("WA_HOST") {
+    if let Some(host) = crate::settings::get("WA_HOST") {
         info.host = host;
     }
     Ok(envelope::success("gateway information", info))

@@ -173,7 +173,7 @@ impl Call {
             .or_else(|| self.uri.authority().map(|a| a.to_string()))
             .or_else(|| header("host"))
             .unwrap_or_else(|| "localhost".into());
-        let base_path = std::env::var("APP_BASE_PATH").unwrap_or_default();
+        let base_path = crate::settings::get("APP_BASE_PATH").unwrap_or_default();
         format!("{scheme}://{host}{}", base_path.trim_end_matches('/'))
     }
 }
@@ -181,9 +181,7 @@ impl Call {
 /// Answers one request; unknown paths and methods get the envelope too.
 pub async fn dispatch(request: Request) -> ApiResponse {
     let path = request.uri().path().to_owned();
-    let path = std::env::var("APP_BASE_PATH")
-        .ok()
-        .filter(|base| !base.is_empty())
+    let path = crate::settings::non_empty("APP_BASE_PATH")
         .and_then(|base| {
             path.strip_prefix(base.trim_end_matches('/'))
                 .map(str::to_owned)
