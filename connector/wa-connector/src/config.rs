@@ -104,6 +104,24 @@ pub struct ServeConfig {
     #[arg(long = "webhook-retry-window", env = "WEBHOOK_RETRY_WINDOW", default_value = "24h", value_parser = parse_duration)]
     pub webhook_retry_window: Duration,
 
+    /// Serve HTTPS with this PEM certificate chain (leaf first); needs
+    /// `TLS_KEY_FILE`. Without it the listener speaks plain HTTP (put a
+    /// TLS-terminating proxy in front when it is reachable from a network).
+    #[arg(
+        long = "tls-cert-file",
+        env = "TLS_CERT_FILE",
+        requires = "tls_key_file"
+    )]
+    pub tls_cert_file: Option<PathBuf>,
+
+    /// The PEM private key of `TLS_CERT_FILE`.
+    #[arg(
+        long = "tls-key-file",
+        env = "TLS_KEY_FILE",
+        requires = "tls_cert_file"
+    )]
+    pub tls_key_file: Option<PathBuf>,
+
     /// Cloud mode: an SQS queue URL. Attempts go there for the
     /// `webhook-fanout-lambda` function (which reports outcomes back through
     /// the internal endpoint) instead of the hosted fan-out component.

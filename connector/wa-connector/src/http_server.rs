@@ -18,6 +18,7 @@ use subtle::ConstantTimeEq;
 use wa_host::{HostError, HttpComponent, HttpResponse};
 
 use api_auth::Credentials;
+use tokio_rustls::TlsAcceptor;
 
 use crate::config::Secret;
 use crate::gateway::Gateway;
@@ -30,6 +31,7 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// finish (up to a bound) before returning.
 pub async fn serve(
     listener: TcpListener,
+    tls: Option<TlsAcceptor>,
     component: Arc<HttpComponent>,
     auth: Arc<Credentials>,
     internal: Option<Arc<InternalEndpoint>>,
@@ -72,13 +74,27 @@ pub async fn serve(
                 Ok::<_, Infallible>(answer(&component, &auth, request).await)
             }
         });
-        let connection = http1::Builder::new()
-            .timer(hyper_util::rt::TokioTimer::new())
-            .header_read_timeout(Duration::from_secs(30))
-            .serve_connection(TokioIo::new(stream), service);
-        let connection = graceful.watch(connection);
+        let watcher = graceful.watcher();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            if let Err(error) = connection.await {
+            let served = match tls {
+                None => serve_connection(stream, service, watcher).await,
+                Some(acceptor) => {
+                    match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
+                    {
+                        Ok(Ok(stream)) => serve_connection(stream, service, watcher).await,
+                        Ok(Err(error)) => {
+                            tracing::debug!(%peer, %error, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!(%peer, "TLS handshake timed out");
+                            return;
+                        }
+                    }
+                }
+            };
+            if let Err(error) = served {
                 tracing::debug!(%peer, %error, "connection ended with an error");
             }
         });
@@ -91,6 +107,31 @@ pub async fn serve(
         tracing::warn!("some requests were still running after {DRAIN_TIMEOUT:?}");
     }
     Ok(())
+}
+
+/// How long a client may take to complete the TLS handshake.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves HTTP/1.1 on one accepted connection (plain TCP or TLS), letting a
+/// shutdown drain it.
+async fn serve_connection<I, S>(
+    io: I,
+    service: S,
+    watcher: hyper_util::server::graceful::Watcher,
+) -> hyper::Result<()>
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    S: hyper::service::HttpService<hyper::body::Incoming> + Send + 'static,
+    S::Future: Send + 'static,
+    S::ResBody: Send + 'static,
+    <S::ResBody as http_body::Body>::Data: Send,
+    <S::ResBody as http_body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let connection = http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(30))
+        .serve_connection(TokioIo::new(io), service);
+    watcher.watch(connection).await
 }
 
 /// The internal endpoint on the network (cloud mode): bearer token only.

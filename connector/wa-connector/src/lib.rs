@@ -27,6 +27,7 @@ pub mod send;
 pub mod serve;
 pub mod signal_state;
 pub mod socket;
+pub mod tls;
 pub mod transcode;
 pub mod upload;
 pub mod webhooks;

@@ -113,12 +113,19 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
 
     let webhooks = start_webhooks(&config, &engine, store.clone()).await?;
 
+    let tls = match (&config.tls_cert_file, &config.tls_key_file) {
+        (Some(cert), Some(key)) => {
+            Some(crate::tls::acceptor(cert, key).context("cannot set up TLS")?)
+        }
+        _ => None,
+    };
     let address = SocketAddr::new(config.host, config.port);
     let listener = TcpListener::bind(address)
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
     let local = listener.local_addr()?;
-    tracing::info!(address = %local, "listening on http://{local}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(address = %local, "listening on {scheme}://{local}");
 
     let internal = config
         .internal_api_token
@@ -126,6 +133,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
         .map(|token| http_server::InternalEndpoint { gateway, token });
     http_server::serve(
         listener,
+        tls,
         Arc::new(component),
         Arc::new(config.credentials()),
         internal.map(Arc::new),

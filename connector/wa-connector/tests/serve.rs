@@ -216,6 +216,10 @@ fn help_lists_every_setting_with_its_environment_variable() {
         "WEBHOOK_RETRY_WINDOW",
         "INTERNAL_API_TOKEN",
         "WHATSAPP_MAX_FILE_SIZE_IMAGE",
+        "APP_API_KEYS",
+        "WEBHOOK_QUEUE_URL",
+        "TLS_CERT_FILE",
+        "TLS_KEY_FILE",
     ] {
         assert!(
             help.contains(&format!("[env: {variable}")),

@@ -66,7 +66,8 @@ fn spawn(
     }
     let mut child = ChildGuard::new(command.spawn().expect("starting wa-connector"));
     tokio::task::block_in_place(|| {
-        child.wait_for_line("listening on http://", STARTUP);
+        // `http://` or `https://`.
+        child.wait_for_line("listening on http", STARTUP);
     });
     wait_for_port(SocketAddr::from((Ipv4Addr::LOCALHOST, port)), WAIT);
     child
