@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Throwaway PostgreSQL for tests and benchmarks.
 #
-#   infra/postgres.sh start <state-dir>   prints WA_TEST_POSTGRES_URL=postgres://... on stdout
+#   infra/postgres.sh start <state-dir>   prints WA_TEST_POSTGRES_URL=postgres://... and
+#                                         WA_TEST_POSTGRES_CA=<server certificate> on stdout
 #   infra/postgres.sh stop  <state-dir>
 #
 # The cluster listens on 127.0.0.1 only, on a free port, with trust authentication and
-# fsync off: it holds test data only. `start` is idempotent (a running cluster is
+# fsync off: it holds test data only. It also speaks TLS, with a self-signed certificate
+# for 127.0.0.1 made by openssl, so clients can test every sslmode. `start` is idempotent (a running cluster is
 # reused and its URL printed again); `stop` is a no-op when nothing runs. Logs go to
 # stderr and to <state-dir>/postgres.log.
 set -euo pipefail
@@ -94,12 +96,22 @@ start)
         log "initdb in $d"
         as_pg "$pg_bin/initdb" -D "$d" -U postgres -A trust -E UTF8 --no-locale >&2
     fi
+    if [[ ! -f "$d/server.crt" ]]; then
+        command -v openssl >/dev/null 2>&1 || die "openssl is needed to make the server's TLS certificate"
+        log "making a self-signed TLS certificate for 127.0.0.1"
+        as_pg openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+            -subj "/CN=wa-test-postgres" -addext "subjectAltName=IP:127.0.0.1" \
+            -addext "basicConstraints=critical,CA:FALSE" -addext "extendedKeyUsage=serverAuth" \
+            -keyout "$d/server.key" -out "$d/server.crt" >/dev/null 2>&1 \
+            || die "openssl could not make the certificate"
+        as_pg chmod 600 "$d/server.key"
+    fi
     started=""
     for _ in 1 2 3 4 5; do
         port=$(free_port)
         log "starting on 127.0.0.1:$port (log: $logfile)"
         if as_pg "$pg_bin/pg_ctl" -D "$d" -l "$logfile" -w -t 60 \
-            -o "-p $port -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+            -o "-p $port -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c ssl=on" \
             start >&2; then
             started=yes
             break
@@ -108,7 +120,10 @@ start)
         tail -n 5 "$logfile" >&2 || true
     done
     [[ -n "$started" ]] || die "PostgreSQL did not start; see $logfile"
-    echo "WA_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:$port/postgres" >"$env_file"
+    {
+        echo "WA_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:$port/postgres"
+        echo "WA_TEST_POSTGRES_CA=$d/server.crt"
+    } >"$env_file"
     cat "$env_file"
     ;;
 stop)

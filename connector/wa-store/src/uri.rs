@@ -65,6 +65,8 @@ pub struct PostgresOptions {
     /// Connections in the pool (`pool_size=`, removed before the rest is handed to
     /// the driver).
     pub pool_size: usize,
+    /// `sslmode` and `sslrootcert`, as libpq reads them.
+    pub tls: crate::postgres::tls::TlsOptions,
 }
 
 impl std::fmt::Debug for PostgresOptions {
@@ -73,6 +75,7 @@ impl std::fmt::Debug for PostgresOptions {
         f.debug_struct("PostgresOptions")
             .field("config", &self.config)
             .field("pool_size", &self.pool_size)
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -183,6 +186,7 @@ fn parse_sqlite(rest: &str) -> std::result::Result<SqliteOptions, String> {
 
 fn parse_postgres(uri: &str) -> std::result::Result<PostgresOptions, String> {
     let mut pool_size = DEFAULT_POSTGRES_POOL_SIZE;
+    let mut tls = crate::postgres::tls::TlsOptions::default();
     // The driver only knows lower-case schemes.
     let uri = match uri.split_once("://") {
         Some((scheme, rest)) => format!("{}://{rest}", scheme.to_ascii_lowercase()),
@@ -204,6 +208,9 @@ fn parse_postgres(uri: &str) -> std::result::Result<PostgresOptions, String> {
                                 format!("pool_size must be 1 to {MAX_POOL_SIZE}, got {v:?}")
                             })?;
                     }
+                    // The driver knows fewer TLS levels than libpq: ours.
+                    Some(("sslmode", v)) => tls.mode = crate::postgres::tls::SslMode::parse(v)?,
+                    Some(("sslrootcert", v)) => tls.root_cert = Some(v.into()),
                     _ => kept.push(pair),
                 }
             }
@@ -219,7 +226,11 @@ fn parse_postgres(uri: &str) -> std::result::Result<PostgresOptions, String> {
     if config.get_hosts().is_empty() {
         return Err("no host".into());
     }
-    Ok(PostgresOptions { config, pool_size })
+    Ok(PostgresOptions {
+        config,
+        pool_size,
+        tls,
+    })
 }
 
 /// The URI with any password replaced by `***`, safe for logs and errors.

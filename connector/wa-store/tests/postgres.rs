@@ -100,3 +100,73 @@ async fn unreachable_server_is_a_backend_error_without_password() {
     assert!(matches!(err, StoreError::Backend(_)), "{err:?}");
     assert!(!format!("{err} {err:?}").contains("hunter2"));
 }
+
+/// Opens the test database `name` with `query` appended to the server's URL
+/// (host given as `host`).
+async fn open_with(name: &str, host: &str, query: &str) -> Result<PostgresStore, StoreError> {
+    let url = postgres_url();
+    let db = postgres_test_database(&url, name).await;
+    let base = url.rsplit_once('/').map(|(b, _)| b).unwrap();
+    let base = base.replace("127.0.0.1", host);
+    let DatabaseUri::Postgres(options) = DatabaseUri::parse(&format!("{base}/{db}?{query}"))?
+    else {
+        panic!("not a postgres URL");
+    };
+    PostgresStore::open(options).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sslmode_is_honoured_as_libpq_defines_it() {
+    // The server's self-signed certificate is for 127.0.0.1 only.
+    let ca = wa_testkit_ca();
+    let verify = |mode: &str| format!("sslmode={mode}&sslrootcert={ca}");
+
+    let plain = open_with("tls_disable", "127.0.0.1", "sslmode=disable")
+        .await
+        .unwrap();
+    assert!(!plain.is_encrypted().await.unwrap());
+    for query in [
+        "sslmode=prefer",
+        "sslmode=require",
+        &verify("verify-ca"),
+        &verify("verify-full"),
+    ] {
+        let store = open_with("tls_modes", "127.0.0.1", query)
+            .await
+            .unwrap_or_else(|e| panic!("{query}: {e}"));
+        assert!(store.is_encrypted().await.unwrap(), "{query}");
+    }
+    // By another name: the chain is fine, the name is not.
+    let store = open_with("tls_name", "localhost", &verify("verify-ca"))
+        .await
+        .unwrap();
+    assert!(store.is_encrypted().await.unwrap());
+    let wrong_name = open_with("tls_name", "localhost", &verify("verify-full")).await;
+    assert!(
+        wrong_name.is_err(),
+        "verify-full accepted a certificate for another name"
+    );
+    // Without our root, the public roots do not vouch for a self-signed server.
+    let untrusted = open_with("tls_untrusted", "127.0.0.1", "sslmode=verify-full").await;
+    assert!(untrusted.is_err());
+    // Mistakes are named.
+    let bad = DatabaseUri::parse(&format!("{}?sslmode=on", postgres_url()));
+    assert!(bad.unwrap_err().to_string().contains("sslmode"));
+    let missing = open_with(
+        "tls_missing_root",
+        "127.0.0.1",
+        "sslmode=verify-full&sslrootcert=/nonexistent.pem",
+    )
+    .await;
+    assert!(missing.unwrap_err().to_string().contains("sslrootcert"));
+}
+
+/// The server certificate `infra/postgres.sh` made (`WA_TEST_POSTGRES_CA`).
+fn wa_testkit_ca() -> String {
+    std::env::var("WA_TEST_POSTGRES_CA")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| {
+            panic!("WA_TEST_POSTGRES_CA is not set: run the suite with `cargo xtask test`")
+        })
+}

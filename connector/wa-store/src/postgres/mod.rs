@@ -8,15 +8,16 @@ mod messages;
 mod migrate;
 mod outbox;
 mod signal;
+pub mod tls;
 mod webhooks;
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{FromSql, ToSql};
-use tokio_postgres::{NoTls, Row};
 
 use crate::Store;
 use crate::account::{Account, AccountId, AccountPatch, AccountStatus, AccountStore, NewAccount};
@@ -41,11 +42,11 @@ impl PostgresStore {
     pub const KIND: &'static str = "postgres";
 
     /// Connects, checks the server answers, and applies pending migrations.
-    ///
-    /// Connections are plain TCP (or Unix sockets): TLS (`sslmode=require`) is not
-    /// supported yet.
+    /// Connections use TLS as the URI's `sslmode` says (see [`tls`]).
     pub async fn open(options: PostgresOptions) -> Result<Self> {
         let mut config = options.config;
+        config.ssl_mode(options.tls.mode.driver_mode());
+        let connector = tls::connector(&options.tls).map_err(StoreError::InvalidInput)?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
@@ -54,7 +55,7 @@ impl PostgresStore {
         }
         let manager = Manager::from_config(
             config,
-            NoTls,
+            connector,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -71,6 +72,20 @@ impl PostgresStore {
         let version = migrate::migrate(&mut client).await?;
         tracing::debug!(version, "opened PostgreSQL store");
         Ok(store)
+    }
+
+    /// Whether this store's connections are encrypted (the server's
+    /// `pg_stat_ssl` for the session), for diagnostics.
+    pub async fn is_encrypted(&self) -> Result<bool> {
+        let client = self.client().await?;
+        let row = client
+            .query_one(
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                &[],
+            )
+            .await
+            .map_err(map_err)?;
+        Ok(row.get(0))
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object> {
