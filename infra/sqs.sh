@@ -26,18 +26,6 @@ has_moto() {
     python3 -c "import moto.server, moto; assert moto.__version__ == '$moto_version'" 2>/dev/null
 }
 
-install_moto() {
-    log "installing moto[server]==$moto_version from PyPI"
-    if ! command -v python3 >/dev/null 2>&1 || ! python3 -m pip --version >/dev/null 2>&1; then
-        [[ $(id -u) -eq 0 ]] || die "python3 with pip is needed to install moto"
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get update >&2
-        apt-get install -y --no-install-recommends python3-pip >&2
-    fi
-    python3 -m pip install --quiet --disable-pip-version-check "moto[server]==$moto_version" >&2 \
-        || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "moto[server]==$moto_version" >&2
-}
-
 case "$cmd" in
 start)
     if pid_alive "$pid_file" && [[ -s "$env_file" ]]; then
@@ -45,7 +33,7 @@ start)
         cat "$env_file"
         exit 0
     fi
-    has_moto || install_moto
+    has_moto || pip_install "moto[server]==$moto_version"
     has_moto || die "moto[server]==$moto_version installed but not importable"
     port=$(free_port)
     log "starting moto's SQS on 127.0.0.1:$port"

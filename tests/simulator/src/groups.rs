@@ -310,71 +310,72 @@ fn change(ctx: &mut Ctx<'_>, iq: &Node, to: &Jid, c: &Node) -> Result<(), Stanza
     Ok(())
 }
 
-fn subject(ctx: &mut Ctx<'_>, iq: &Node, to: &Jid, c: &Node) -> Result<(), StanzaError> {
+/// Changes group `to` as the calling account: `edit` checks the caller's
+/// right, changes the group and returns what the members' notification
+/// carries; then the members are told and the iq answered.
+fn edit_group(
+    ctx: &mut Ctx<'_>,
+    iq: &Node,
+    to: &Jid,
+    edit: impl FnOnce(&mut Group, &Jid) -> Result<Node, StanzaError>,
+) -> Result<(), StanzaError> {
     let me = ctx.me()?;
     let g = ctx
         .state
         .groups
         .get_mut(&to.user)
         .ok_or(StanzaError::NotFound)?;
-    g.require_editor(&me.user)?;
-    let text = c
-        .content_bytes()
-        .map(|b| String::from_utf8_lossy(b).into_owned())
-        .unwrap_or_default();
-    g.subject = text.clone();
-    g.subject_by = (me.user.clone(), unix_now());
+    let change = edit(g, &me)?;
     let (gjid, users): (Jid, Vec<String>) = (g.jid(), g.participants.keys().cloned().collect());
-    notify(
-        ctx.state,
-        &gjid,
-        &me,
-        Node::new("subject").attr("subject", text),
-        &users,
-    );
+    info!(account = %me, group = %gjid, change = %change.tag, "group changed");
+    notify(ctx.state, &gjid, &me, change, &users);
     ctx.replies.push(iq_result(iq));
     Ok(())
+}
+
+/// `<subject>name</subject>`: members may rename, unless the group is locked.
+fn subject(ctx: &mut Ctx<'_>, iq: &Node, to: &Jid, c: &Node) -> Result<(), StanzaError> {
+    edit_group(ctx, iq, to, |g, me| {
+        g.require_editor(&me.user)?;
+        let text = c
+            .content_bytes()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .unwrap_or_default();
+        g.subject = text.clone();
+        g.subject_by = (me.user.clone(), unix_now());
+        Ok(Node::new("subject").attr("subject", text))
+    })
 }
 
 /// `<description id prev><body>…</body>` (or `delete=true`): the topic. An edit
 /// made on a stale version (`prev` not the current id) is refused as a conflict.
 fn description(ctx: &mut Ctx<'_>, iq: &Node, to: &Jid, c: &Node) -> Result<(), StanzaError> {
-    let me = ctx.me()?;
-    let g = ctx
-        .state
-        .groups
-        .get_mut(&to.user)
-        .ok_or(StanzaError::NotFound)?;
-    g.require_editor(&me.user)?;
-    let id = c
-        .attr_str("id")
-        .ok_or(StanzaError::BadRequest("description id"))?
-        .into_owned();
-    let previous = c.attr_str("prev").map(|p| p.into_owned());
-    if previous.as_deref() != g.description.as_ref().map(|(id, _)| id.as_str()) {
-        return Err(StanzaError::Conflict);
-    }
-    let deleted = c.attr_str("delete").as_deref() == Some("true");
-    g.description = if deleted {
-        None
-    } else {
-        let body = c
-            .get_child("body")
-            .and_then(Node::content_bytes)
-            .ok_or(StanzaError::BadRequest("description body"))?;
-        Some((id, String::from_utf8_lossy(body).into_owned()))
-    };
-    let (gjid, users): (Jid, Vec<String>) = (g.jid(), g.participants.keys().cloned().collect());
-    info!(account = %me, group = %gjid, deleted, "group topic changed");
-    notify(ctx.state, &gjid, &me, c.clone(), &users);
-    ctx.replies.push(iq_result(iq));
-    Ok(())
+    edit_group(ctx, iq, to, |g, me| {
+        g.require_editor(&me.user)?;
+        let id = c
+            .attr_str("id")
+            .ok_or(StanzaError::BadRequest("description id"))?
+            .into_owned();
+        let previous = c.attr_str("prev").map(|p| p.into_owned());
+        if previous.as_deref() != g.description.as_ref().map(|(id, _)| id.as_str()) {
+            return Err(StanzaError::Conflict);
+        }
+        g.description = if c.attr_str("delete").as_deref() == Some("true") {
+            None
+        } else {
+            let body = c
+                .get_child("body")
+                .and_then(Node::content_bytes)
+                .ok_or(StanzaError::BadRequest("description body"))?;
+            Some((id, String::from_utf8_lossy(body).into_owned()))
+        };
+        Ok(c.clone())
+    })
 }
 
 /// `<ephemeral expiration/>` or `<not_ephemeral/>`: how long messages stay
 /// (members may change it unless the group is locked).
 fn disappearing(ctx: &mut Ctx<'_>, iq: &Node, to: &Jid, c: &Node) -> Result<(), StanzaError> {
-    let me = ctx.me()?;
     let seconds = match c.tag.as_str() {
         "ephemeral" => c
             .attr_str("expiration")
@@ -383,40 +384,25 @@ fn disappearing(ctx: &mut Ctx<'_>, iq: &Node, to: &Jid, c: &Node) -> Result<(), 
             .ok_or(StanzaError::BadRequest("ephemeral expiration"))?,
         _ => 0,
     };
-    let g = ctx
-        .state
-        .groups
-        .get_mut(&to.user)
-        .ok_or(StanzaError::NotFound)?;
-    g.require_editor(&me.user)?;
-    g.disappearing = seconds;
-    let (gjid, users): (Jid, Vec<String>) = (g.jid(), g.participants.keys().cloned().collect());
-    info!(account = %me, group = %gjid, seconds, "group disappearing messages changed");
-    notify(ctx.state, &gjid, &me, c.clone(), &users);
-    ctx.replies.push(iq_result(iq));
-    Ok(())
+    edit_group(ctx, iq, to, |g, me| {
+        g.require_editor(&me.user)?;
+        g.disappearing = seconds;
+        Ok(c.clone())
+    })
 }
 
 /// `<announcement/>`, `<not_announcement/>`, `<locked/>`, `<unlocked/>`: admins only.
 fn setting(ctx: &mut Ctx<'_>, iq: &Node, to: &Jid, c: &Node) -> Result<(), StanzaError> {
-    let me = ctx.me()?;
-    let g = ctx
-        .state
-        .groups
-        .get_mut(&to.user)
-        .ok_or(StanzaError::NotFound)?;
-    g.require_admin(&me.user)?;
-    match c.tag.as_str() {
-        "announcement" => g.announce = true,
-        "not_announcement" => g.announce = false,
-        "locked" => g.locked = true,
-        _ => g.locked = false,
-    }
-    let (gjid, users): (Jid, Vec<String>) = (g.jid(), g.participants.keys().cloned().collect());
-    info!(account = %me, group = %gjid, setting = %c.tag, "group setting changed");
-    notify(ctx.state, &gjid, &me, Node::new(c.tag.clone()), &users);
-    ctx.replies.push(iq_result(iq));
-    Ok(())
+    edit_group(ctx, iq, to, |g, me| {
+        g.require_admin(&me.user)?;
+        match c.tag.as_str() {
+            "announcement" => g.announce = true,
+            "not_announcement" => g.announce = false,
+            "locked" => g.locked = true,
+            _ => g.locked = false,
+        }
+        Ok(Node::new(c.tag.clone()))
+    })
 }
 
 /// `<invite/>` to a group: its invite code (admins only); `set` revokes the

@@ -50,26 +50,32 @@ struct ChatView {
     message_count: u64,
 }
 
+/// The account's stored chats matching `query`, most recent first.
+pub(super) async fn stored_chats(
+    call: &Call,
+    device: &str,
+    query: ChatQuery,
+) -> ApiResult<Vec<Chat>> {
+    call.connector
+        .try_call("history", "list-chats", (device, query))
+        .await
+}
+
 /// `GET /chats?limit&offset&search`.
 pub async fn list(call: &Call) -> ApiResult<ApiResponse> {
     let query = call.query();
     let (limit, offset) = paging(&query)?;
     let device = call.device().await?;
-    let chats: Vec<Chat> = call
-        .connector
-        .try_call(
-            "history",
-            "list-chats",
-            (
-                &device,
-                ChatQuery {
-                    search: query.optional("search"),
-                    limit,
-                    offset,
-                },
-            ),
-        )
-        .await?;
+    let chats = stored_chats(
+        call,
+        &device,
+        ChatQuery {
+            search: query.optional("search"),
+            limit,
+            offset,
+        },
+    )
+    .await?;
     let data: Vec<ChatView> = chats
         .into_iter()
         .map(|c| ChatView {

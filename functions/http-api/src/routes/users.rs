@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::Call;
 use super::groups::{GroupView, view};
-use crate::bindings::wa::gateway::types::{Chat, ChatQuery, GroupInfo, UserCheck, UserDevices};
+use crate::bindings::wa::gateway::types::{ChatQuery, GroupInfo, UserCheck, UserDevices};
 use crate::envelope::{self, ApiResponse};
 use crate::error::{ApiError, ApiResult};
 use crate::phone;
@@ -148,21 +148,16 @@ const MAX_CONTACTS: u32 = 1000;
 /// names WhatsApp told us (their push names), most recent first.
 pub async fn my_contacts(call: &Call) -> ApiResult<ApiResponse> {
     let device = call.device().await?;
-    let chats: Vec<Chat> = call
-        .connector
-        .try_call(
-            "history",
-            "list-chats",
-            (
-                &device,
-                ChatQuery {
-                    search: None,
-                    limit: MAX_CONTACTS,
-                    offset: 0,
-                },
-            ),
-        )
-        .await?;
+    let chats = super::chats::stored_chats(
+        call,
+        &device,
+        ChatQuery {
+            search: None,
+            limit: MAX_CONTACTS,
+            offset: 0,
+        },
+    )
+    .await?;
     #[derive(Serialize)]
     struct Contact {
         jid: String,
