@@ -688,6 +688,18 @@ async fn media_and_rich_messages_arrive_and_download_byte_identical() {
 }
 
 /// Polls `/events` until one named `name` shows for `device`; returns its payload.
+/// Waits until `done` holds (for what the simulator reads asynchronously).
+async fn eventually(done: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + support::gateway::WAIT;
+    while !done() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "condition never held"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 async fn wait_for_event(gw: &Gateway, device: &str, name: &str) -> Value {
     wait_for_event_where(gw, device, name, |_| true).await
 }
@@ -1044,7 +1056,8 @@ async fn presence_read_receipts_and_user_lookups() {
         .await
         .ok();
     assert_eq!(online["message_id"], "presence");
-    assert_eq!(gw.sim.presence_of(ANN).as_deref(), Some("available"));
+    // Sent means on its way: the simulator reads it a moment later.
+    eventually(|| gw.sim.presence_of(ANN).as_deref() == Some("available")).await;
     gw.post(
         Some("ann"),
         "/send/presence",
@@ -1052,7 +1065,7 @@ async fn presence_read_receipts_and_user_lookups() {
     )
     .await
     .ok();
-    assert_eq!(gw.sim.presence_of(ANN).as_deref(), Some("unavailable"));
+    eventually(|| gw.sim.presence_of(ANN).as_deref() == Some("unavailable")).await;
     let wrong = gw
         .post(Some("ann"), "/send/presence", json!({"type": "away"}))
         .await;
@@ -1071,14 +1084,16 @@ async fn presence_read_receipts_and_user_lookups() {
             .ok();
         assert_eq!(sent["message_id"], format!("chat-presence-{action}"));
     }
-    let states: Vec<(String, String, String)> = gw
-        .sim
-        .chat_states()
-        .into_iter()
-        .map(|s| (s.from.user, s.to.to_string(), s.state))
-        .collect();
+    let states = || -> Vec<(String, String, String)> {
+        gw.sim
+            .chat_states()
+            .into_iter()
+            .map(|s| (s.from.user, s.to.to_string(), s.state))
+            .collect()
+    };
+    eventually(|| states().len() == 3).await;
     assert_eq!(
-        states,
+        states(),
         ["composing", "recording", "paused"].map(|s| (ANN.to_owned(), jid(BOB), s.to_owned()))
     );
     let wrong = gw
