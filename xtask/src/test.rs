@@ -26,6 +26,9 @@ pub fn run(args: &[String]) -> Result {
     }
     tests
         .args(&runner_args)
+        // A test run rebuilds from a fresh clone: incremental state only
+        // fills the shared target folder (gigabytes per run).
+        .env("CARGO_INCREMENTAL", "0")
         .env("WA_HTTP_COMPONENT", &components.http_api)
         .env("WA_TEST_GUEST_COMPONENT", &components.test_guest)
         .env("WA_WEBHOOK_COMPONENT", &components.webhook_fanout)
@@ -36,7 +39,9 @@ pub fn run(args: &[String]) -> Result {
         // nextest does not run doctests; run them first so the suite's last
         // line stays the summary of everything else.
         let mut doctests = cx.cargo();
-        doctests.args(["test", "--workspace", "--doc", "--quiet"]);
+        doctests
+            .args(["test", "--workspace", "--doc", "--quiet"])
+            .env("CARGO_INCREMENTAL", "0");
         crate::context::run(&mut doctests)?;
     }
     eprintln!("xtask: running the test suite");
