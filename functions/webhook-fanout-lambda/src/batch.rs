@@ -9,7 +9,7 @@ use webhook_core::Outcome;
 
 use crate::report::{Reported, Reporter};
 use crate::request::DeliveryRequest;
-use crate::secret::GatewaySecret;
+use crate::secret::Secret;
 use crate::send::{send, unix_now};
 use crate::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 
@@ -25,7 +25,7 @@ const REPORT_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug)]
 pub struct Fanout {
     client: reqwest::Client,
-    secret: GatewaySecret,
+    secret: Secret,
     reporter: Option<Reporter>,
     concurrency: usize,
 }
@@ -45,7 +45,7 @@ impl Fanout {
     /// making at most `concurrency` attempts at once.
     pub fn new(
         client: reqwest::Client,
-        secret: GatewaySecret,
+        secret: Secret,
         reporter: Option<Reporter>,
         concurrency: usize,
     ) -> Self {
@@ -120,6 +120,14 @@ impl Fanout {
                 }
             },
         };
+        if let Some(reporter) = &self.reporter
+            && let Err(error) = reporter.ready(&self.client).await
+        {
+            // The outcome could not be reported: the attempt would be made
+            // again when the message comes back, so it is not made now.
+            tracing::error!(%error, "the connector token cannot be read; not sent");
+            return Disposition::Again;
+        }
         let left = time_left(deadline);
         let timeout = request.timeout().min(left);
         if timeout < MIN_ATTEMPT {

@@ -17,17 +17,20 @@
 //!
 //! That table is the queue-only mode. With a connector configured
 //! (`CONNECTOR_URL`, the cloud mode's `WEBHOOK_QUEUE_URL` on its side), each
-//! outcome is reported to it (`webhooks/report-outcome`) and the connector
-//! keeps the schedule: a reported outcome, a retry included, settles the
-//! message (the connector queues the next attempt after its back-off); a
-//! report that fails makes the message come back, so the same attempt is made
-//! and reported again (receivers dedupe on `X-Webhook-Delivery`, the
-//! connector ignores attempts it already has).
+//! outcome is reported to it (`webhooks/report-outcome`, with the bearer token
+//! from `CONNECTOR_TOKEN_ARN` through the secrets extension, or
+//! `CONNECTOR_TOKEN`; a token that cannot be read holds the attempt back, as
+//! an unreadable gateway key does) and the connector keeps the schedule: a
+//! reported outcome, a retry included, settles the message (the connector
+//! queues the next attempt after its back-off); a report that fails makes the
+//! message come back, so the same attempt is made and reported again
+//! (receivers dedupe on `X-Webhook-Delivery`, the connector ignores attempts
+//! it already has).
 //!
 //! The pieces: [`sqs`] (the event and the answer), [`request`] (the message
-//! body), [`send`] (one HTTP attempt), [`secret`] (the gateway-wide key),
-//! [`report`] (the connector), [`batch`] (one invocation), [`config`] (the
-//! environment).
+//! body), [`send`] (one HTTP attempt), [`secret`] (the gateway-wide key and
+//! the connector token), [`report`] (the connector), [`batch`] (one
+//! invocation), [`config`] (the environment).
 #![warn(missing_docs)]
 
 pub mod batch;

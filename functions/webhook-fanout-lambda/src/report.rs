@@ -9,6 +9,8 @@ use serde::Deserialize;
 use thiserror::Error;
 use webhook_core::Outcome;
 
+use crate::secret::{Secret, SecretError, SecretSource};
+
 /// The internal endpoint's path for the call, below `CONNECTOR_URL`.
 pub const REPORT_PATH: &str = "/internal/v1/webhooks/report-outcome";
 
@@ -32,6 +34,9 @@ pub enum ReportError {
     /// `{"Err": …}` that may pass (`Unavailable`, `NotReady`).
     #[error("the connector could not record the outcome: {0}")]
     Failed(String),
+    /// The bearer token could not be read (the secrets extension).
+    #[error("the connector token cannot be read: {0}")]
+    Token(#[from] SecretError),
 }
 
 /// `CONNECTOR_URL` is not an http(s) URL.
@@ -50,10 +55,10 @@ pub enum Reported {
 }
 
 /// Sends reports to one connector.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Reporter {
     endpoint: reqwest::Url,
-    token: Option<String>,
+    token: Secret,
 }
 
 /// The fields of the answered `delivery` this module looks at.
@@ -71,8 +76,9 @@ enum Answer {
 
 impl Reporter {
     /// Reports to the connector at `connector_url`, presenting `token` as a
-    /// bearer token (`INTERNAL_API_TOKEN` on the connector's side).
-    pub fn new(connector_url: &str, token: Option<String>) -> Result<Self, InvalidConnectorUrl> {
+    /// bearer token (`INTERNAL_API_TOKEN` on the connector's side; none when
+    /// the secret is absent or empty).
+    pub fn new(connector_url: &str, token: Secret) -> Result<Self, InvalidConnectorUrl> {
         let base = connector_url.trim_end_matches('/');
         match reqwest::Url::parse(&format!("{base}{REPORT_PATH}")) {
             Ok(endpoint)
@@ -82,6 +88,18 @@ impl Reporter {
             }
             _ => Err(InvalidConnectorUrl(connector_url.to_owned())),
         }
+    }
+
+    /// Where the bearer token comes from.
+    pub fn token_source(&self) -> &SecretSource {
+        self.token.source()
+    }
+
+    /// Reads the token if it has not been read yet. Called before an attempt
+    /// is made: an attempt whose outcome cannot be reported would only be made
+    /// again when the message comes back.
+    pub async fn ready(&self, client: &reqwest::Client) -> Result<(), SecretError> {
+        self.token.get(client).await.map(|_| ())
     }
 
     /// Reports attempt `number` of delivery `id`. When the answer shows the
@@ -130,7 +148,7 @@ impl Reporter {
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(serde_json::to_vec(&(id, number, outcome)).expect("plain data serializes"))
             .timeout(timeout);
-        if let Some(token) = &self.token {
+        if let Some(token) = self.token.get(client).await? {
             request = request.bearer_auth(token);
         }
         let unreachable = |error: reqwest::Error| ReportError::Unreachable(error.to_string());
@@ -164,14 +182,17 @@ mod tests {
     #[test]
     fn the_endpoint_is_below_the_connector_url() {
         for base in ["http://connector:3000", "http://connector:3000/"] {
-            let reporter = Reporter::new(base, None).unwrap();
+            let reporter = Reporter::new(base, Secret::new(SecretSource::Absent)).unwrap();
             assert_eq!(
                 reporter.endpoint.as_str(),
                 "http://connector:3000/internal/v1/webhooks/report-outcome"
             );
         }
         for bad in ["not a url", "ftp://connector", "::"] {
-            assert!(Reporter::new(bad, None).is_err(), "{bad}");
+            assert!(
+                Reporter::new(bad, Secret::new(SecretSource::Absent)).is_err(),
+                "{bad}"
+            );
         }
     }
 

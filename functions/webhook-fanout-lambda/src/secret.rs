@@ -1,8 +1,10 @@
-//! The gateway-wide HMAC key, for deliveries whose receiver has no secret of
-//! its own. Deployed, it is read from Secrets Manager through the AWS
+//! The function's secrets: the gateway-wide HMAC key, for deliveries whose
+//! receiver has no secret of its own, and the connector's bearer token for
+//! reports. Deployed, both are read from Secrets Manager through the AWS
 //! Parameters and Secrets Lambda Extension (a local HTTP cache next to the
-//! function), so the key never sits in the function's configuration; locally
-//! it can come from the environment.
+//! function), so neither ever sits in the function's configuration; locally
+//! they can come from the environment. One type reads both, so the two follow
+//! the same rules (read on first use, kept, retried after a failure).
 
 use std::time::Duration;
 
@@ -15,7 +17,7 @@ pub const DEFAULT_EXTENSION_PORT: u16 = 2773;
 /// How long one read from the extension may take.
 const EXTENSION_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Where the gateway-wide key comes from.
+/// Where a secret comes from.
 #[derive(Clone, PartialEq, Eq)]
 pub enum SecretSource {
     /// Secrets Manager through the extension on `127.0.0.1:port`, which
@@ -28,10 +30,12 @@ pub enum SecretSource {
         /// `AWS_SESSION_TOKEN` of the execution environment.
         session_token: String,
     },
-    /// A key given directly (`WHATSAPP_WEBHOOK_SECRET`, for local runs).
+    /// A value given directly (`WHATSAPP_WEBHOOK_SECRET`, `CONNECTOR_TOKEN`:
+    /// for local runs).
     Fixed(String),
-    /// No gateway-wide key: such deliveries go out unsigned.
-    Unsigned,
+    /// None configured: deliveries without their own key go out unsigned,
+    /// reports carry no token.
+    Absent,
 }
 
 impl std::fmt::Debug for SecretSource {
@@ -45,12 +49,12 @@ impl std::fmt::Debug for SecretSource {
                 .field("secret_id", secret_id)
                 .finish_non_exhaustive(),
             Self::Fixed(_) => f.write_str("Fixed(<redacted>)"),
-            Self::Unsigned => f.write_str("Unsigned"),
+            Self::Absent => f.write_str("Absent"),
         }
     }
 }
 
-/// Why the key could not be read; the deliveries that need it are retried.
+/// Why a secret could not be read; the deliveries that need it are retried.
 #[derive(Debug, Error)]
 pub enum SecretError {
     /// The extension did not answer (not attached as a layer, not ready yet).
@@ -76,13 +80,23 @@ pub enum SecretError {
     NoString(String),
 }
 
-/// The key, read once per execution environment (on first use, when the
+/// A secret, read once per execution environment (on first use, when the
 /// extension is sure to be up) and then kept; a failed read is tried again by
 /// the next batch.
-#[derive(Debug)]
-pub struct GatewaySecret {
+pub struct Secret {
     source: SecretSource,
     value: OnceCell<Option<String>>,
+}
+
+/// Shows where the secret comes from, never its value: the fan-out and its
+/// reporter are logged with `?`.
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Secret")
+            .field("source", &self.source)
+            .field("read", &self.value.initialized())
+            .finish()
+    }
 }
 
 #[derive(Deserialize)]
@@ -91,8 +105,8 @@ struct ExtensionAnswer {
     secret_string: Option<String>,
 }
 
-impl GatewaySecret {
-    /// A key to be read from `source`.
+impl Secret {
+    /// A secret to be read from `source`.
     pub fn new(source: SecretSource) -> Self {
         Self {
             source,
@@ -100,7 +114,12 @@ impl GatewaySecret {
         }
     }
 
-    /// The key (`None`: sign nothing), reading it on first use.
+    /// Where the value comes from.
+    pub fn source(&self) -> &SecretSource {
+        &self.source
+    }
+
+    /// The value (`None`: none configured, or empty), reading it on first use.
     pub async fn get(&self, client: &reqwest::Client) -> Result<Option<&str>, SecretError> {
         let value = self
             .value
@@ -113,12 +132,12 @@ impl GatewaySecret {
                     } => fetch(client, *port, secret_id, session_token)
                         .await
                         .map(Some),
-                    SecretSource::Fixed(key) => Ok(Some(key.clone())),
-                    SecretSource::Unsigned => Ok(None),
+                    SecretSource::Fixed(value) => Ok(Some(value.clone())),
+                    SecretSource::Absent => Ok(None),
                 }
             })
             .await?;
-        Ok(value.as_deref().filter(|key| !key.is_empty()))
+        Ok(value.as_deref().filter(|value| !value.is_empty()))
     }
 }
 
@@ -164,18 +183,20 @@ mod tests {
     #[tokio::test]
     async fn fixed_and_absent_keys_need_no_network() {
         let client = reqwest::Client::new();
-        let fixed = GatewaySecret::new(SecretSource::Fixed("k".into()));
+        let fixed = Secret::new(SecretSource::Fixed("k".into()));
         assert_eq!(fixed.get(&client).await.unwrap(), Some("k"));
-        let empty = GatewaySecret::new(SecretSource::Fixed(String::new()));
+        let empty = Secret::new(SecretSource::Fixed(String::new()));
         assert_eq!(empty.get(&client).await.unwrap(), None);
-        let none = GatewaySecret::new(SecretSource::Unsigned);
+        let none = Secret::new(SecretSource::Absent);
         assert_eq!(none.get(&client).await.unwrap(), None);
     }
 
-    #[test]
-    fn debug_never_shows_keys_or_tokens() {
+    #[tokio::test]
+    async fn debug_never_shows_keys_or_tokens() {
+        let read = Secret::new(SecretSource::Fixed("s3cret-read".into()));
+        read.get(&reqwest::Client::new()).await.unwrap();
         let text = format!(
-            "{:?} {:?}",
+            "{:?} {:?} {read:?}",
             SecretSource::Fixed("hunter2".into()),
             SecretSource::Extension {
                 port: 1,
@@ -183,9 +204,9 @@ mod tests {
                 session_token: "tok3n".into()
             }
         );
-        assert!(
-            !text.contains("hunter2") && !text.contains("tok3n"),
-            "{text}"
-        );
+        for hidden in ["hunter2", "tok3n", "s3cret-read"] {
+            assert!(!text.contains(hidden), "{text}");
+        }
+        assert!(text.contains("read: true"), "{text}");
     }
 }

@@ -22,6 +22,54 @@ const EXE: &str = env!("CARGO_BIN_EXE_webhook-fanout-lambda");
 const INVOCATION_TIMEOUT: Duration = Duration::from_secs(30);
 const SECRET_ARN: &str =
     "arn:aws:secretsmanager:eu-west-1:123456789012:secret:wa-gateway/webhook-secret-a1b2c3-XyZ123";
+const TOKEN_ARN: &str = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:wa-gateway/internal-api-token-a1b2c3-QrS456";
+
+/// How the fan-out asks the extension for `arn` (form-encoded `secretId`).
+fn extension_target(arn: &str) -> String {
+    format!(
+        "/secretsmanager/get?secretId={}",
+        arn.replace(':', "%3A").replace('/', "%2F")
+    )
+}
+
+/// The Parameters and Secrets extension on loopback, holding `secrets`
+/// (ARN, value) for callers presenting `session_token`; other secrets answer
+/// 400 as the extension relays Secrets Manager's ResourceNotFoundException.
+async fn extension(
+    secrets: &'static [(&'static str, &'static str)],
+    session_token: &'static str,
+) -> Server {
+    Server::start(move |seen: &Seen| -> Reply {
+        if seen.header("x-aws-parameters-secrets-token") != Some(session_token) {
+            return (401, vec![], "invalid or missing token".into());
+        }
+        let Some((arn, value)) = secrets
+            .iter()
+            .find(|(arn, _)| seen.target == extension_target(arn))
+        else {
+            return (
+                400,
+                vec![],
+                "ResourceNotFoundException: Secrets Manager can't find the specified secret."
+                    .into(),
+            );
+        };
+        let answer = json!({
+            "ARN": arn,
+            "Name": arn.rsplit(':').next(),
+            "VersionId": "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111",
+            "SecretString": value,
+            "VersionStages": ["AWSCURRENT"],
+            "CreatedDate": "2026-11-29T00:13:56.000Z"
+        });
+        (
+            200,
+            vec![("content-type", "application/json".into())],
+            answer.to_string(),
+        )
+    })
+    .await
+}
 
 /// Receivers: `/ok` takes everything, `/busy` answers 503 with Retry-After
 /// until `recovered` is set, anything else is 404.
@@ -180,24 +228,10 @@ async fn a_message_that_is_not_a_delivery_is_dropped_and_logged() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_gateway_key_comes_from_the_secrets_extension_once_or_from_the_environment() {
     let receiver = receivers(Arc::new(AtomicBool::new(true))).await;
-    let extension = Server::start(|seen: &Seen| -> Reply {
-        if seen.header("x-aws-parameters-secrets-token") != Some("session-token-1") {
-            return (401, vec![], "invalid or missing token".into());
-        }
-        let answer = json!({
-            "ARN": SECRET_ARN,
-            "Name": "wa-gateway/webhook-secret-a1b2c3",
-            "VersionId": "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111",
-            "SecretString": "key-from-secrets-manager",
-            "VersionStages": ["AWSCURRENT"],
-            "CreatedDate": "2026-11-29T00:13:56.000Z"
-        });
-        (
-            200,
-            vec![("content-type", "application/json".into())],
-            answer.to_string(),
-        )
-    })
+    let extension = extension(
+        &[(SECRET_ARN, "key-from-secrets-manager")],
+        "session-token-1",
+    )
     .await;
     let port = extension.port().to_string();
     let extension_env = |token: &'static str| {
@@ -249,13 +283,7 @@ async fn the_gateway_key_comes_from_the_secrets_extension_once_or_from_the_envir
     let asked = extension.seen();
     assert_eq!(asked.len(), 1, "read once per execution environment");
     assert_eq!(asked[0].method, "GET");
-    assert_eq!(
-        asked[0].target,
-        format!(
-            "/secretsmanager/get?secretId={}",
-            SECRET_ARN.replace(':', "%3A").replace('/', "%2F")
-        )
-    );
+    assert_eq!(asked[0].target, extension_target(SECRET_ARN));
 
     // The extension refuses (here: a wrong session token): deliveries that
     // need the key are not sent unsigned but come back; those with their own
@@ -527,6 +555,110 @@ async fn outcomes_are_reported_to_the_connector_which_keeps_the_schedule_and_a_f
         .await
         .response_json();
     assert_eq!(failures(&answer), ["m-ok-again"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_connector_token_comes_from_the_secrets_extension_like_the_gateway_key() {
+    let receiver = receivers(Arc::new(AtomicBool::new(true))).await;
+    // The connector answers 401 to any token but `internal-token`.
+    let connector = Connector::start("no-such-delivery", &[]).await;
+    let extension = extension(
+        &[
+            (SECRET_ARN, "key-from-secrets-manager"),
+            (TOKEN_ARN, "internal-token"),
+        ],
+        "session-token-1",
+    )
+    .await;
+    let port = extension.port().to_string();
+    let url = connector.server.url("/");
+    let deployed = |token_arn: &'static str| {
+        vec![
+            ("WHATSAPP_WEBHOOK_SECRET_ARN", SECRET_ARN),
+            ("CONNECTOR_TOKEN_ARN", token_arn),
+            ("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", port.as_str()),
+            ("AWS_SESSION_TOKEN", "session-token-1"),
+            ("CONNECTOR_URL", url.as_str()),
+            // Ignored: the ARN wins, as for the gateway key.
+            ("CONNECTOR_TOKEN", "env-token"),
+        ]
+    };
+
+    // Deployed: both secrets through the extension, each read once; every
+    // report carries the token from Secrets Manager.
+    let api = RuntimeApi::start().await;
+    let function =
+        FunctionProcess::spawn(EXE, &api, "wa-gateway-webhook-fanout", &deployed(TOKEN_ARN));
+    for n in 1..=2 {
+        let id = format!("00000000005{n}-tok");
+        let request = delivery(&id, &receiver.url("/ok"), None, 1);
+        let answer = api
+            .invoke(
+                &sqs_event(vec![message(&format!("m-{n}"), &request.to_string(), 1)]),
+                INVOCATION_TIMEOUT,
+            )
+            .await
+            .response_json();
+        assert_eq!(
+            failures(&answer),
+            Vec::<String>::new(),
+            "{answer}\n{}",
+            function.logs()
+        );
+        assert_received(
+            &receiver,
+            "/ok",
+            &request,
+            1,
+            Some("key-from-secrets-manager"),
+        );
+        assert_eq!(connector.state(&id), Some((1, "Delivered")));
+    }
+    let reports = connector.server.seen();
+    assert_eq!(reports.len(), 2);
+    for report in &reports {
+        assert_eq!(
+            report.header("authorization"),
+            Some("Bearer internal-token")
+        );
+    }
+    let mut asked: Vec<String> = extension.seen().into_iter().map(|s| s.target).collect();
+    asked.sort();
+    let mut expected = vec![extension_target(SECRET_ARN), extension_target(TOKEN_ARN)];
+    expected.sort();
+    assert_eq!(
+        asked, expected,
+        "each secret read once per execution environment"
+    );
+
+    // A token the extension cannot give (here: no such secret, as with a
+    // missing permission): no attempt is made, since its outcome could not
+    // be reported; the message comes back. The gateway key is not the reason:
+    // this delivery has its own.
+    let api = RuntimeApi::start().await;
+    let function = FunctionProcess::spawn(
+        EXE,
+        &api,
+        "wa-gateway-webhook-fanout",
+        &deployed("arn:aws:secretsmanager:eu-west-1:123456789012:secret:gone-000000"),
+    );
+    let sent_before = receiver.seen().len();
+    let own_key = delivery("000000000061-tok", &receiver.url("/ok"), Some("own"), 1);
+    let answer = api
+        .invoke(
+            &sqs_event(vec![message("m-no-token", &own_key.to_string(), 1)]),
+            INVOCATION_TIMEOUT,
+        )
+        .await
+        .response_json();
+    assert_eq!(failures(&answer), ["m-no-token"], "{answer}");
+    assert_eq!(receiver.seen().len(), sent_before, "nothing was sent");
+    assert_eq!(connector.server.seen().len(), 2, "nothing was reported");
+    let logs = function.logs();
+    assert!(
+        logs.contains("connector token cannot be read") && logs.contains("400"),
+        "{logs}"
+    );
 }
 
 fn unix_now() -> u64 {

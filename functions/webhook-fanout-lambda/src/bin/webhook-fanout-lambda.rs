@@ -6,9 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
-use webhook_fanout_lambda::{
-    Config, Fanout, secret::GatewaySecret, sqs::SqsBatchResponse, sqs::SqsEvent,
-};
+use webhook_fanout_lambda::{Config, Fanout, secret::Secret, sqs::SqsBatchResponse, sqs::SqsEvent};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -21,11 +19,17 @@ async fn main() -> anyhow::Result<()> {
         .init();
 
     let config = Config::from_vars(|name| std::env::var(name).ok())?;
-    tracing::info!(secret = ?config.secret, reports = config.reporter.is_some(), concurrency = config.concurrency, "webhook fan-out starting");
+    tracing::info!(
+        secret = ?config.secret,
+        reports = config.reporter.is_some(),
+        token = ?config.reporter.as_ref().map(|r| r.token_source()),
+        concurrency = config.concurrency,
+        "webhook fan-out starting"
+    );
     let client = webhook_fanout_lambda::send::client().context("building the HTTP client")?;
     let fanout = Arc::new(Fanout::new(
         client,
-        GatewaySecret::new(config.secret),
+        Secret::new(config.secret),
         config.reporter,
         config.concurrency,
     ));
