@@ -598,6 +598,38 @@ async fn media_and_rich_messages_arrive_and_download_byte_identical() {
         }
     }
 
+    // View-once: wrapped as WhatsApp clients send it; the receiving gateway
+    // sees through the wrapper and the media downloads as sent.
+    let (content_type, body) = multipart(
+        &[
+            ("phone", BOB),
+            ("caption", "seen once"),
+            ("view_once", "true"),
+        ],
+        &[("image", "once.jpg", "image/jpeg", &image)],
+    );
+    let sent = gw
+        .post_raw(Some("ann"), "/send/image", &content_type, body)
+        .await
+        .ok();
+    let id = sent["message_id"].as_str().unwrap().to_owned();
+    let received = gw
+        .wait_for_message("bob", ANN, |m| m["id"] == id.as_str())
+        .await;
+    assert_eq!(
+        (&received["message_type"], &received["content"]),
+        (&json!("image"), &json!("seen once")),
+        "{received}"
+    );
+    let downloaded = gw
+        .request(
+            gw.http
+                .get(received["url"].as_str().unwrap())
+                .header("X-Device-Id", "bob"),
+        )
+        .await;
+    assert!(downloaded.bytes == image, "the view-once image differs");
+
     // Audio that is not audio cannot become a voice note.
     let junk = file_bytes(b"OggS", 5_000, 9);
     let (content_type, body) = multipart(

@@ -8,8 +8,8 @@
 
 use crate::proto::message::message::poll_creation_message::Option as PollOption;
 use crate::proto::message::message::{
-    ContactMessage, ExtendedTextMessage, LocationMessage, PollCreationMessage, ProtocolMessage,
-    ReactionMessage, protocol_message,
+    ContactMessage, ExtendedTextMessage, FutureProofMessage, LocationMessage, PollCreationMessage,
+    ProtocolMessage, ReactionMessage, protocol_message,
 };
 use crate::proto::message::{ContextInfo, Message, MessageContextInfo, MessageKey};
 
@@ -138,6 +138,33 @@ pub fn revoke_message(target: &MessageTarget) -> Message {
             key: Some(target.key()),
             r#type: Some(protocol_message::Type::Revoke as i32),
             ..Default::default()
+        })),
+        ..Message::default()
+    }
+}
+
+/// Makes an image, video or voice message view-once: the media marked
+/// `view_once` and wrapped as WhatsApp clients send it (`viewOnceMessageV2`).
+/// Other messages are returned unchanged (WhatsApp has no view-once text).
+pub fn view_once(mut msg: Message) -> Message {
+    let marked = if let Some(image) = msg.image_message.as_mut() {
+        image.view_once = Some(true);
+        true
+    } else if let Some(video) = msg.video_message.as_mut() {
+        video.view_once = Some(true);
+        true
+    } else if let Some(audio) = msg.audio_message.as_mut() {
+        audio.view_once = Some(true);
+        true
+    } else {
+        false
+    };
+    if !marked {
+        return msg;
+    }
+    Message {
+        view_once_message_v2: Some(Box::new(FutureProofMessage {
+            message: Some(Box::new(msg)),
         })),
         ..Message::default()
     }
@@ -359,6 +386,31 @@ mod tests {
             Some("hi")
         );
         assert_eq!(summarize(&msg).text.as_deref(), Some("hello @15550002222"));
+    }
+
+    #[test]
+    fn view_once_marks_the_media_and_wraps_it() {
+        let image = Message {
+            image_message: Some(Box::new(crate::proto::message::message::ImageMessage {
+                caption: Some("once".into()),
+                ..Default::default()
+            })),
+            ..Message::default()
+        };
+        let wrapped = reparse(&view_once(image));
+        assert!(wrapped.image_message.is_none());
+        let inner = crate::content::view_once_inner(&wrapped).unwrap();
+        let image = inner.image_message.as_ref().unwrap();
+        assert_eq!(image.view_once, Some(true));
+        // The receiving side sees through the wrapper.
+        let summary = summarize(&wrapped);
+        assert_eq!(
+            (summary.kind, summary.text.as_deref()),
+            ("image", Some("once"))
+        );
+        // No view-once text: left as it is.
+        let text = text_message("hi");
+        assert_eq!(view_once(text.clone()), text);
     }
 
     #[test]

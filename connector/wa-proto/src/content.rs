@@ -50,17 +50,30 @@ pub struct Summary {
     pub media: Option<MediaRef>,
 }
 
+/// The message inside a view-once wrapper (v1, v2 or its extension), if `msg` is one.
+pub fn view_once_inner(msg: &Message) -> Option<&Message> {
+    [
+        &msg.view_once_message,
+        &msg.view_once_message_v2,
+        &msg.view_once_message_v2_extension,
+    ]
+    .into_iter()
+    .find_map(|wrapper| wrapper.as_ref().and_then(|w| w.message.as_deref()))
+}
+
 fn non_empty(s: Option<&String>) -> Option<String> {
     s.filter(|s| !s.is_empty()).cloned()
 }
 
-/// Classifies `msg`. A `DeviceSentMessage` is looked through; a sender-key distribution
-/// riding along with content is ignored (the content is what the message is).
+/// Classifies `msg`. A `DeviceSentMessage` and the view-once wrappers are
+/// looked through; a sender-key distribution riding along with content is
+/// ignored (the content is what the message is).
 pub fn summarize(msg: &Message) -> Summary {
     if let Some(inner) = msg
         .device_sent_message
         .as_ref()
         .and_then(|d| d.message.as_deref())
+        .or_else(|| view_once_inner(msg))
     {
         return summarize(inner);
     }

@@ -37,6 +37,7 @@ impl Host for Gateway {
     ) -> GatewayResult<SendReceipt> {
         let handle = self.running(&account).await?;
         let to = parse_chat(&message.to)?;
+        let view_once = matches!(&message.content, OutboundContent::Media(m) if m.view_once);
         let (body, stored_media) = self.compose(&handle, &to, message.content).await?;
         let context = MessageContext {
             reply_to: match &message.reply_to {
@@ -51,6 +52,12 @@ impl Host for Gateway {
             forwarded: message.forwarded,
         };
         let body = compose::with_context(body, &context);
+        // Wrapped last: the reply and mentions belong to the media inside.
+        let body = if view_once {
+            compose::view_once(body)
+        } else {
+            body
+        };
         if let Some(id) = &message.id {
             check_message_id(id)?;
         }

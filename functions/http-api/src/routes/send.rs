@@ -97,9 +97,6 @@ async fn send_media(
     family: Option<&str>,
 ) -> ApiResult<ApiResponse> {
     let input = call.body(limit.body_bytes()).await?;
-    if matches!(kind, MediaKind::Image | MediaKind::Video) {
-        refuse_view_once(&input)?;
-    }
     let file = media::from_input(&input, field, &format!("{field}_url"), limit).await?;
     if let Some(family) = family {
         media::expect_kind(&file, family, field)?;
@@ -218,15 +215,7 @@ async fn upload(
         waveform: None,
         width: None,
         height: None,
+        view_once: matches!(kind, MediaKind::Image | MediaKind::Video | MediaKind::Audio)
+            && input.flag("view_once")?,
     }))
-}
-
-/// View-once media needs a wrapper message the gateway does not build yet.
-fn refuse_view_once(input: &Input) -> ApiResult<()> {
-    if input.flag("view_once")? {
-        return Err(ApiError::validation(
-            "view_once: view-once media is not supported by this gateway yet",
-        ));
-    }
-    Ok(())
 }
