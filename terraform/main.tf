@@ -22,6 +22,7 @@ module "gateway" {
   connector_image            = var.connector_image
   connector_cpu_architecture = var.connector_cpu_architecture
   api_users                  = var.api_users
+  api_keys                   = var.api_keys
   webhook_urls               = var.webhook_urls
 
   media_prefix          = var.media_prefix

@@ -41,6 +41,13 @@ variable "api_users" {
   default     = ["admin"]
 }
 
+variable "api_keys" {
+  description = "API keys of the REST API (name:key or name:sha256:<hex>, comma-separated); empty: none. Sensitive: pass it as TF_VAR_api_keys rather than in a file."
+  type        = string
+  default     = ""
+  sensitive   = true
+}
+
 variable "webhook_urls" {
   description = "Webhook URLs that receive every event."
   type        = list(string)

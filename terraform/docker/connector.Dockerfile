@@ -1,12 +1,14 @@
 # The connector's container image for the ECS deployment (terraform/).
 #
-# The build context is a staging folder holding the two build outputs, so the
+# The build context is a staging folder holding the build outputs, so the
 # (large) cargo target folder is never sent to the image builder:
 #
 #   cargo build --release -p wa-connector
 #   cargo xtask build-components --release
 #   mkdir -p dist/connector
-#   cp target/release/wa-connector target/components/wasm32-wasip2/release/http_api.wasm dist/connector/
+#   cp target/release/wa-connector \
+#      target/components/wasm32-wasip2/release/http_api.wasm \
+#      target/components/wasm32-wasip2/release/webhook_fanout.wasm dist/connector/
 #   docker build -f terraform/docker/connector.Dockerfile -t wa-connector:v1 dist/connector
 #
 # Build the binary on (or for) Debian 12 so its glibc matches this base image.
@@ -20,8 +22,11 @@ RUN apt-get update \
     && chown -R wa:wa /app/data
 
 COPY wa-connector /usr/local/bin/wa-connector
-# WA_HTTP_COMPONENT's default, relative to the working folder.
+# WA_HTTP_COMPONENT's and WA_WEBHOOK_COMPONENT's defaults, relative to the
+# working folder. The connector loads the fan-out component whenever
+# WEBHOOK_QUEUE_URL is unset (a deployment without the fan-out function).
 COPY http_api.wasm /app/components/http_api.wasm
+COPY webhook_fanout.wasm /app/components/webhook_fanout.wasm
 
 WORKDIR /app
 USER wa

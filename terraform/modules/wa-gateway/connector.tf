@@ -21,15 +21,29 @@ locals {
     length(var.webhook_urls) == 0 ? {} : {
       WHATSAPP_WEBHOOK = join(",", var.webhook_urls)
     },
+    # Cloud fan-out: each attempt becomes a message for the fan-out function,
+    # which reports the outcome back. Without the function nothing would
+    # drain the queue, so the connector then makes the attempts itself with
+    # its hosted component (webhook_fanout.wasm in the image).
+    local.fanout_enabled ? {
+      WEBHOOK_QUEUE_URL = aws_sqs_queue.events.url
+    } : {},
   )
 
   # Settings whose values are secret: ECS resolves them from Secrets Manager
   # when the task starts; they never appear in the task definition.
-  connector_secrets = {
-    DB_URI                  = "${aws_secretsmanager_secret.database.arn}:uri::"
-    WHATSAPP_WEBHOOK_SECRET = aws_secretsmanager_secret.webhook.arn
-    APP_BASIC_AUTH          = aws_secretsmanager_secret.api.arn
-  }
+  connector_secrets = merge(
+    {
+      DB_URI                  = "${aws_secretsmanager_secret.database.arn}:uri::"
+      WHATSAPP_WEBHOOK_SECRET = aws_secretsmanager_secret.webhook.arn
+      APP_BASIC_AUTH          = aws_secretsmanager_secret.api.arn
+      # Serves /internal/v1/ to the fan-out function's reports.
+      INTERNAL_API_TOKEN = aws_secretsmanager_secret.internal_api.arn
+    },
+    local.api_keys_given ? {
+      APP_API_KEYS = aws_secretsmanager_secret.api_keys[0].arn
+    } : {},
+  )
 }
 
 resource "aws_cloudwatch_log_group" "connector" {
@@ -140,6 +154,8 @@ resource "aws_ecs_service" "connector" {
     aws_secretsmanager_secret_version.database,
     aws_secretsmanager_secret_version.webhook,
     aws_secretsmanager_secret_version.api,
+    aws_secretsmanager_secret_version.internal_api,
+    aws_secretsmanager_secret_version.api_keys,
   ]
 
   tags = local.tags

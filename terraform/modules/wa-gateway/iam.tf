@@ -51,7 +51,7 @@ data "aws_iam_policy_document" "ecs_tasks_assume" {
 
 resource "aws_iam_role" "fanout" {
   name               = "${var.name}-webhook-fanout"
-  description        = "The webhook fan-out function: drains the event queue, reads the webhook secret."
+  description        = "The webhook fan-out function: drains the event queue, reads the webhook secret and the connector token."
   assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
 
   tags = local.tags
@@ -79,6 +79,13 @@ data "aws_iam_policy_document" "fanout" {
     sid       = "WebhookSecret"
     actions   = ["secretsmanager:GetSecretValue"]
     resources = [aws_secretsmanager_secret.webhook.arn]
+  }
+
+  # Reports to the connector carry the internal endpoint's token.
+  statement {
+    sid       = "ConnectorToken"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [aws_secretsmanager_secret.internal_api.arn]
   }
 }
 
@@ -160,11 +167,15 @@ data "aws_iam_policy_document" "connector_execution" {
   statement {
     sid     = "Secrets"
     actions = ["secretsmanager:GetSecretValue"]
-    resources = [
-      aws_secretsmanager_secret.database.arn,
-      aws_secretsmanager_secret.webhook.arn,
-      aws_secretsmanager_secret.api.arn,
-    ]
+    resources = concat(
+      [
+        aws_secretsmanager_secret.database.arn,
+        aws_secretsmanager_secret.webhook.arn,
+        aws_secretsmanager_secret.api.arn,
+        aws_secretsmanager_secret.internal_api.arn,
+      ],
+      aws_secretsmanager_secret.api_keys[*].arn,
+    )
   }
 
   dynamic "statement" {
@@ -200,7 +211,7 @@ resource "aws_iam_role_policy" "connector_execution" {
 # ---------------------------------------------------------------- connector: the process
 
 # What the running connector may do: its media under the prefix, and the
-# cloud-mode paths (events into the queue, transcoding on demand).
+# cloud-mode paths (webhook attempts into the queue, transcoding on demand).
 resource "aws_iam_role" "connector_task" {
   name               = "${var.name}-connector"
   description        = "The running connector: media objects under its prefix, the event queue, the transcoding function."
@@ -234,10 +245,15 @@ data "aws_iam_policy_document" "connector_task" {
     }
   }
 
-  statement {
-    sid       = "PublishEvents"
-    actions   = ["sqs:SendMessage", "sqs:GetQueueAttributes"]
-    resources = [aws_sqs_queue.events.arn]
+  # WEBHOOK_QUEUE_URL: the connector only sends (one message per attempt),
+  # and only while the fan-out function is there to drain the queue.
+  dynamic "statement" {
+    for_each = local.fanout_enabled ? [1] : []
+    content {
+      sid       = "QueueAttempts"
+      actions   = ["sqs:SendMessage"]
+      resources = [aws_sqs_queue.events.arn]
+    }
   }
 
   dynamic "statement" {

@@ -7,15 +7,17 @@ locals {
 
   # What webhook-fanout-lambda reads (functions/webhook-fanout-lambda/src/
   # config.rs). Each queue message names its receiver, so no URLs here; the
-  # HMAC key for receivers without their own is read through the Parameters
-  # and Secrets extension (its layer below) at the first invocation, never
-  # kept in the configuration. A batch's attempts all run at once.
-  # Not wired yet: CONNECTOR_URL / CONNECTOR_TOKEN (reporting outcomes to the
-  # connector's internal endpoint) need the internal token as a secret the
-  # function reads, as the webhook key is.
+  # HMAC key for receivers without their own and the connector's token are
+  # read through the Parameters and Secrets extension (its layer below) at
+  # the first invocation, never kept in the configuration. A batch's attempts
+  # all run at once. Outcomes are reported through the public endpoint, whose
+  # one route for them reaches the connector over the VPC link (api.tf): the
+  # function stays outside the VPC (see the README's design choices).
   fanout_environment = {
     WHATSAPP_WEBHOOK_SECRET_ARN   = aws_secretsmanager_secret.webhook.arn
     WEBHOOK_CONCURRENT_DELIVERIES = tostring(var.webhook_fanout_batch_size)
+    CONNECTOR_URL                 = aws_apigatewayv2_stage.default.invoke_url
+    CONNECTOR_TOKEN_ARN           = aws_secretsmanager_secret.internal_api.arn
   }
 
   # What media-transcode-lambda reads (src/bin/media-transcode-lambda.rs):
@@ -63,7 +65,11 @@ resource "aws_lambda_function" "fanout" {
     variables = local.fanout_environment
   }
 
-  depends_on = [aws_cloudwatch_log_group.fanout, aws_iam_role_policy.fanout]
+  depends_on = [
+    aws_cloudwatch_log_group.fanout,
+    aws_iam_role_policy.fanout,
+    aws_secretsmanager_secret_version.internal_api,
+  ]
 
   tags = local.tags
 }

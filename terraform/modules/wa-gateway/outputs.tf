@@ -19,6 +19,11 @@ output "webhook_secret_arn" {
   value       = aws_secretsmanager_secret.webhook.arn
 }
 
+output "internal_api_token_secret_arn" {
+  description = "Secrets Manager secret holding the internal endpoint's bearer token (the connector's INTERNAL_API_TOKEN; the fan-out function's CONNECTOR_TOKEN_ARN)."
+  value       = aws_secretsmanager_secret.internal_api.arn
+}
+
 output "database_secret_arn" {
   description = "Secrets Manager secret with the database credentials (JSON; key `uri` is DB_URI)."
   value       = aws_secretsmanager_secret.database.arn
@@ -55,7 +60,7 @@ output "database_final_snapshot" {
 }
 
 output "queue_url" {
-  description = "URL of the SQS queue the connector writes webhook events to."
+  description = "URL of the SQS queue the connector puts webhook attempts on for the fan-out function (its WEBHOOK_QUEUE_URL when the function is deployed)."
   value       = aws_sqs_queue.events.id
 }
 

@@ -1,7 +1,9 @@
-# Generated secrets, kept in Secrets Manager (encrypted with the account's
-# aws/secretsmanager key) and handed to the connector by ECS at task start.
-# None of them is an output in clear; they do live in the Terraform state,
-# which therefore belongs in an encrypted, access-controlled backend.
+# Generated secrets (and the API keys, when given), kept in Secrets Manager
+# (encrypted with the account's aws/secretsmanager key) and handed to the
+# connector by ECS at task start; the fan-out function reads its two through
+# the Parameters and Secrets extension. None of them is an output in clear;
+# they do live in the Terraform state, which therefore belongs in an
+# encrypted, access-controlled backend.
 
 # Letters and digits only: the password goes into a postgres:// URI as is.
 resource "random_password" "database" {
@@ -21,6 +23,14 @@ resource "random_password" "api" {
   special = false
 }
 
+# The internal endpoint's bearer token: the connector's INTERNAL_API_TOKEN and
+# the fan-out function's CONNECTOR_TOKEN_ARN name the same secret, so the two
+# can never disagree.
+resource "random_password" "internal_api" {
+  length  = 48
+  special = false
+}
+
 locals {
   # DB_URI as the connector reads it; pool_size= is taken out by the connector
   # before the rest goes to the driver.
@@ -36,6 +46,10 @@ locals {
 
   # APP_BASIC_AUTH: user:pass,user2:pass2
   basic_auth = join(",", [for user in var.api_users : "${user}:${random_password.api[user].result}"])
+
+  # Whether API keys were given. Only this yes/no is declassified (count cannot
+  # take a sensitive value); the keys themselves stay sensitive.
+  api_keys_given = nonsensitive(var.api_keys != "")
 }
 
 resource "aws_secretsmanager_secret" "database" {
@@ -83,4 +97,36 @@ resource "aws_secretsmanager_secret" "api" {
 resource "aws_secretsmanager_secret_version" "api" {
   secret_id     = aws_secretsmanager_secret.api.id
   secret_string = local.basic_auth
+}
+
+resource "aws_secretsmanager_secret" "internal_api" {
+  name                    = "${var.name}/internal-api-token-${local.suffix}"
+  description             = "Bearer token of ${var.name}'s internal endpoint /internal/v1/ (the connector's INTERNAL_API_TOKEN; the fan-out function reports outcomes with it)."
+  recovery_window_in_days = var.secret_recovery_window_days
+
+  tags = local.tags
+}
+
+resource "aws_secretsmanager_secret_version" "internal_api" {
+  secret_id     = aws_secretsmanager_secret.internal_api.id
+  secret_string = random_password.internal_api.result
+}
+
+# API keys are given, not generated (clients already hold them): a secret only
+# when there are some.
+resource "aws_secretsmanager_secret" "api_keys" {
+  count = local.api_keys_given ? 1 : 0
+
+  name                    = "${var.name}/api-keys-${local.suffix}"
+  description             = "API keys of ${var.name}'s REST API as name:key or name:sha256:<hex>, comma-separated (APP_API_KEYS)."
+  recovery_window_in_days = var.secret_recovery_window_days
+
+  tags = local.tags
+}
+
+resource "aws_secretsmanager_secret_version" "api_keys" {
+  count = local.api_keys_given ? 1 : 0
+
+  secret_id     = aws_secretsmanager_secret.api_keys[0].id
+  secret_string = var.api_keys
 }

@@ -391,7 +391,7 @@ variable "lambda_architecture" {
 }
 
 variable "webhook_fanout_package" {
-  description = "Path to the webhook fan-out function's zip (a provided.al2023 `bootstrap`). null: the queue is created, the function is not."
+  description = "Path to the webhook fan-out function's zip (a provided.al2023 `bootstrap`). null: the queue is created, the function is not, and the connector makes webhook attempts itself."
   type        = string
   default     = null
 
@@ -402,7 +402,7 @@ variable "webhook_fanout_package" {
 }
 
 variable "secrets_extension_layer_arn" {
-  description = "ARN of AWS's Parameters and Secrets Lambda Extension layer for this region and lambda_architecture (see the extension's documentation for the per-region ARNs). The fan-out function reads the webhook HMAC key through it. Required with webhook_fanout_package."
+  description = "ARN of AWS's Parameters and Secrets Lambda Extension layer for this region and lambda_architecture (see the extension's documentation for the per-region ARNs). The fan-out function reads the webhook HMAC key and the connector token through it. Required with webhook_fanout_package."
   type        = string
   default     = null
 
@@ -614,6 +614,21 @@ variable "api_users" {
   validation {
     condition     = length(var.api_users) >= 1 && alltrue([for user in var.api_users : can(regex("^[A-Za-z0-9._-]{1,64}$", user))])
     error_message = "api_users needs at least one user; names use letters, digits, dots, underscores, hyphens (no colons or commas)."
+  }
+}
+
+variable "api_keys" {
+  description = "API keys of the REST API (APP_API_KEYS): name:key (keys of 16+ characters) or name:sha256:<hex digest>, comma-separated. Kept in Secrets Manager and passed as an ECS secret; empty: none, basic auth only. Prefer the digest form: the state holds this value."
+  type        = string
+  default     = ""
+  sensitive   = true
+
+  validation {
+    condition = var.api_keys == "" || alltrue([
+      for entry in split(",", var.api_keys) :
+      trimspace(entry) == "" || can(regex("^[^:\\s]+:(sha256:[0-9A-Fa-f]{64}|[^\\s]{16,})$", trimspace(entry)))
+    ])
+    error_message = "api_keys must be comma-separated name:key entries (keys of at least 16 characters) or name:sha256:<64 hex digits>."
   }
 }
 

@@ -182,74 +182,86 @@ fn gateway_module(modules: &[Module]) -> &Module {
 /// Calls `f` on `expr` and every expression inside it, including the
 /// interpolations of string templates.
 fn visit(expr: &Expression, f: &mut dyn FnMut(&Expression)) {
+    walk(expr, &|_| false, f);
+}
+
+/// [`visit`], skipping the expressions `prune` picks and everything inside them.
+fn walk(expr: &Expression, prune: &dyn Fn(&Expression) -> bool, f: &mut dyn FnMut(&Expression)) {
+    if prune(expr) {
+        return;
+    }
     f(expr);
     match expr {
-        Expression::Array(items) => items.iter().for_each(|e| visit(e, f)),
+        Expression::Array(items) => items.iter().for_each(|e| walk(e, prune, f)),
         Expression::Object(object) => {
             for (key, value) in object {
                 if let ObjectKey::Expression(key) = key {
-                    visit(key, f);
+                    walk(key, prune, f);
                 }
-                visit(value, f);
+                walk(value, prune, f);
             }
         }
         Expression::TemplateExpr(template) => {
             let template = Template::from_expr(template)
                 .unwrap_or_else(|error| panic!("template {template}: {error}"));
-            visit_template(&template, f);
+            walk_template(&template, prune, f);
         }
         Expression::Traversal(traversal) => {
-            visit(&traversal.expr, f);
+            walk(&traversal.expr, prune, f);
             for operator in &traversal.operators {
                 if let TraversalOperator::Index(index) = operator {
-                    visit(index, f);
+                    walk(index, prune, f);
                 }
             }
         }
-        Expression::FuncCall(call) => call.args.iter().for_each(|e| visit(e, f)),
-        Expression::Parenthesis(inner) => visit(inner, f),
+        Expression::FuncCall(call) => call.args.iter().for_each(|e| walk(e, prune, f)),
+        Expression::Parenthesis(inner) => walk(inner, prune, f),
         Expression::Conditional(cond) => {
-            visit(&cond.cond_expr, f);
-            visit(&cond.true_expr, f);
-            visit(&cond.false_expr, f);
+            walk(&cond.cond_expr, prune, f);
+            walk(&cond.true_expr, prune, f);
+            walk(&cond.false_expr, prune, f);
         }
         Expression::Operation(operation) => match operation.as_ref() {
-            hcl::Operation::Unary(op) => visit(&op.expr, f),
+            hcl::Operation::Unary(op) => walk(&op.expr, prune, f),
             hcl::Operation::Binary(op) => {
-                visit(&op.lhs_expr, f);
-                visit(&op.rhs_expr, f);
+                walk(&op.lhs_expr, prune, f);
+                walk(&op.rhs_expr, prune, f);
             }
         },
         Expression::ForExpr(for_expr) => {
-            visit(&for_expr.collection_expr, f);
+            walk(&for_expr.collection_expr, prune, f);
             if let Some(key) = &for_expr.key_expr {
-                visit(key, f);
+                walk(key, prune, f);
             }
-            visit(&for_expr.value_expr, f);
+            walk(&for_expr.value_expr, prune, f);
             if let Some(cond) = &for_expr.cond_expr {
-                visit(cond, f);
+                walk(cond, prune, f);
             }
         }
         _ => {}
     }
 }
 
-fn visit_template(template: &Template, f: &mut dyn FnMut(&Expression)) {
+fn walk_template(
+    template: &Template,
+    prune: &dyn Fn(&Expression) -> bool,
+    f: &mut dyn FnMut(&Expression),
+) {
     for element in template.elements() {
         match element {
             Element::Literal(_) => {}
-            Element::Interpolation(interpolation) => visit(&interpolation.expr, f),
+            Element::Interpolation(interpolation) => walk(&interpolation.expr, prune, f),
             Element::Directive(directive) => match directive.as_ref() {
                 Directive::If(dir) => {
-                    visit(&dir.cond_expr, f);
-                    visit_template(&dir.true_template, f);
+                    walk(&dir.cond_expr, prune, f);
+                    walk_template(&dir.true_template, prune, f);
                     if let Some(false_template) = &dir.false_template {
-                        visit_template(false_template, f);
+                        walk_template(false_template, prune, f);
                     }
                 }
                 Directive::For(dir) => {
-                    visit(&dir.collection_expr, f);
-                    visit_template(&dir.template, f);
+                    walk(&dir.collection_expr, prune, f);
+                    walk_template(&dir.template, prune, f);
                 }
             },
         }
@@ -259,8 +271,13 @@ fn visit_template(template: &Template, f: &mut dyn FnMut(&Expression)) {
 /// References `ROOT.NAME...` in `expr`, as the path of attribute names, e.g.
 /// `var.name` -> ["var", "name"], `aws_s3_bucket.media.arn` -> [.., "media", "arn"].
 fn references(expr: &Expression) -> Vec<Vec<String>> {
+    references_outside(expr, &|_| false)
+}
+
+/// [`references`], leaving out those inside the expressions `prune` picks.
+fn references_outside(expr: &Expression, prune: &dyn Fn(&Expression) -> bool) -> Vec<Vec<String>> {
     let mut refs = Vec::new();
-    visit(expr, &mut |e| match e {
+    walk(expr, prune, &mut |e| match e {
         Expression::Traversal(traversal) => {
             if let Expression::Variable(root) = &traversal.expr {
                 let mut path = vec![root.as_str().to_owned()];
@@ -637,12 +654,38 @@ fn is_secret_expr(
     secret_locals: &BTreeSet<String>,
     sensitive_vars: &BTreeSet<&str>,
 ) -> bool {
-    references(expr).iter().any(|path| match path[0].as_str() {
-        "random_password" => true,
-        "local" => path.len() > 1 && secret_locals.contains(&path[1]),
-        "var" => path.len() > 1 && sensitive_vars.contains(path[1].as_str()),
-        _ => false,
-    })
+    references_outside(expr, &is_declassified_comparison)
+        .iter()
+        .any(|path| match path[0].as_str() {
+            "random_password" => true,
+            "local" => path.len() > 1 && secret_locals.contains(&path[1]),
+            "var" => path.len() > 1 && sensitive_vars.contains(path[1].as_str()),
+            _ => false,
+        })
+}
+
+/// `nonsensitive(<comparison>)`: Terraform's explicit declassification of a
+/// yes/no about a secret (whether API keys were given), which `count` needs.
+/// Only a comparison passes: `nonsensitive(var.api_keys)` still carries the
+/// keys.
+fn is_declassified_comparison(expr: &Expression) -> bool {
+    use hcl::expr::BinaryOperator::{Eq, Greater, GreaterEq, Less, LessEq, NotEq};
+    let Expression::FuncCall(call) = expr else {
+        return false;
+    };
+    if !call.name.namespace.is_empty()
+        || call.name.name.as_str() != "nonsensitive"
+        || call.args.len() != 1
+    {
+        return false;
+    }
+    let mut argument = &call.args[0];
+    while let Expression::Parenthesis(inner) = argument {
+        argument = inner;
+    }
+    matches!(argument, Expression::Operation(operation)
+        if matches!(operation.as_ref(), hcl::Operation::Binary(binary)
+            if matches!(binary.operator, Eq | NotEq | Less | LessEq | Greater | GreaterEq)))
 }
 
 #[test]
@@ -1231,6 +1274,9 @@ fn the_connector_settings_parser_finds_the_known_ones() {
         ("MEDIA_URI", false),
         ("WHATSAPP_WEBHOOK_SECRET", true),
         ("APP_BASIC_AUTH", true),
+        ("APP_API_KEYS", true),
+        ("INTERNAL_API_TOKEN", true),
+        ("WEBHOOK_QUEUE_URL", false),
     ] {
         let setting = settings.get(name).unwrap_or_else(|| {
             panic!("{name} not found in the connector's settings: {settings:?}")
@@ -1283,19 +1329,34 @@ fn terraform_sets_only_real_connector_settings_and_all_that_cloud_mode_needs() {
         }
     }
 
-    // Cloud mode: Postgres and S3, listening beyond loopback.
+    // Cloud mode: Postgres and S3, listening beyond loopback; attempts on the
+    // queue, outcomes back through the internal endpoint.
     for required in [
         "DB_URI",
         "MEDIA_URI",
         "APP_HOST",
         "APP_PORT",
         "WHATSAPP_WEBHOOK_SECRET",
+        "INTERNAL_API_TOKEN",
+        "WEBHOOK_QUEUE_URL",
     ] {
         assert!(
             environment.contains(required) || secrets.contains(required),
             "cloud mode needs {required}"
         );
     }
+    // Named explicitly: hide_env_values would catch them only as long as the
+    // connector keeps marking them.
+    for secret in ["INTERNAL_API_TOKEN", "APP_API_KEYS"] {
+        assert!(
+            secrets.contains(secret) && !environment.contains(secret),
+            "{secret} must be an ECS secret, never plain environment"
+        );
+    }
+    assert!(
+        environment.contains("WEBHOOK_QUEUE_URL"),
+        "the queue URL is plain"
+    );
     let env_object = |key: &str| object_value(locals["connector_environment"], key);
     let media = env_object("MEDIA_URI").unwrap();
     assert!(
@@ -1344,6 +1405,294 @@ fn terraform_sets_only_real_connector_settings_and_all_that_cloud_mode_needs() {
     let stored = attr(version, "secret_string").unwrap();
     assert!(object_keys(stored).contains("uri"));
     assert!(referenced_names(stored, "local").contains("database_uri"));
+}
+
+// ------------------------------------------------------------------ cloud fan-out
+
+/// The string literals of every `const` in a Rust file, by name (e.g. the
+/// fan-out's `VARIABLES` and `REPORT_PATH`).
+fn rust_string_consts(relative: &str) -> BTreeMap<String, Vec<String>> {
+    fn strings(expr: &syn::Expr, out: &mut Vec<String>) {
+        match expr {
+            syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s),
+                ..
+            }) => out.push(s.value()),
+            syn::Expr::Reference(reference) => strings(&reference.expr, out),
+            syn::Expr::Array(array) => array.elems.iter().for_each(|e| strings(e, out)),
+            _ => {}
+        }
+    }
+    let path = repo_root().join(relative);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{relative}: {e}"));
+    let file = syn::parse_file(&text).unwrap_or_else(|e| panic!("{relative}: {e}"));
+    file.items
+        .iter()
+        .filter_map(|item| match item {
+            syn::Item::Const(item) => {
+                let mut values = Vec::new();
+                strings(&item.expr, &mut values);
+                Some((item.ident.to_string(), values))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The `aws_secretsmanager_secret` names `expr` refers to.
+fn secrets_named(expr: &Expression) -> BTreeSet<String> {
+    references(expr)
+        .into_iter()
+        .filter(|path| path.len() >= 2 && path[0] == "aws_secretsmanager_secret")
+        .map(|path| path[1].clone())
+        .collect()
+}
+
+/// `expr` as a string: a literal, or a `local.X` holding one.
+fn literal_through_locals(module: &Module, expr: &Expression) -> Option<String> {
+    match expr {
+        Expression::String(s) => Some(s.clone()),
+        other => {
+            let names = referenced_names(other, "local");
+            let name = names.iter().next()?;
+            match module.locals().get(name.as_str()) {
+                Some(Expression::String(s)) => Some(s.clone()),
+                _ => None,
+            }
+        }
+    }
+}
+
+#[test]
+fn the_cloud_fanout_is_wired_end_to_end() {
+    let modules = modules();
+    let module = gateway_module(&modules);
+    let locals = module.locals();
+
+    // The fan-out function gets only what webhook-fanout-lambda reads, its
+    // secrets by ARN (read through the extension), never in clear.
+    let consts = rust_string_consts("functions/webhook-fanout-lambda/src/config.rs");
+    let reads: BTreeSet<&str> = consts["VARIABLES"].iter().map(String::as_str).collect();
+    let fanout = locals["fanout_environment"];
+    let environment = object_keys(fanout);
+    for name in &environment {
+        assert!(
+            reads.contains(name.as_str()),
+            "Terraform sets {name} on the fan-out, which does not read it (reads {reads:?})"
+        );
+    }
+    for required in [
+        "WHATSAPP_WEBHOOK_SECRET_ARN",
+        "CONNECTOR_URL",
+        "CONNECTOR_TOKEN_ARN",
+    ] {
+        assert!(
+            environment.contains(required),
+            "the fan-out needs {required}"
+        );
+    }
+    for plain in ["WHATSAPP_WEBHOOK_SECRET", "CONNECTOR_TOKEN"] {
+        assert!(
+            !environment.contains(plain),
+            "{plain} would put a secret in the function's configuration; use {plain}_ARN"
+        );
+    }
+    let (_, function) = module
+        .resources("aws_lambda_function")
+        .into_iter()
+        .find(|(name, _)| *name == "fanout")
+        .expect("aws_lambda_function.fanout");
+    let variables = nested(function, "environment")
+        .find_map(|e| attr(e, "variables"))
+        .unwrap();
+    assert!(referenced_names(variables, "local").contains("fanout_environment"));
+
+    // One token: the fan-out's CONNECTOR_TOKEN_ARN is the connector's
+    // INTERNAL_API_TOKEN, a generated secret.
+    let token_secret = secrets_named(object_value(fanout, "CONNECTOR_TOKEN_ARN").unwrap());
+    let connector_token =
+        secrets_named(object_value(locals["connector_secrets"], "INTERNAL_API_TOKEN").unwrap());
+    assert_eq!(
+        token_secret.len(),
+        1,
+        "CONNECTOR_TOKEN_ARN names one secret"
+    );
+    assert_eq!(
+        token_secret, connector_token,
+        "the fan-out reports with the connector's INTERNAL_API_TOKEN"
+    );
+    let token_secret = token_secret.into_iter().next().unwrap();
+    let (_, version) = module
+        .resources("aws_secretsmanager_secret_version")
+        .into_iter()
+        .find(|(_, body)| {
+            refers_to(
+                attr(body, "secret_id").unwrap(),
+                "aws_secretsmanager_secret",
+                &token_secret,
+            )
+        })
+        .unwrap_or_else(|| panic!("no version of aws_secretsmanager_secret.{token_secret}"));
+    assert!(
+        references(attr(version, "secret_string").unwrap())
+            .iter()
+            .any(|path| path[0] == "random_password"),
+        "the internal token is generated"
+    );
+
+    // The connector queues attempts on the event queue, which the fan-out
+    // drains, and only when the fan-out exists.
+    let queue_url = object_value(locals["connector_environment"], "WEBHOOK_QUEUE_URL").unwrap();
+    assert!(refers_to(queue_url, "aws_sqs_queue", "events"));
+    let mut conditioned = false;
+    visit(locals["connector_environment"], &mut |e| {
+        if let Expression::Conditional(cond) = e
+            && referenced_names(&cond.cond_expr, "local").contains("fanout_enabled")
+            && (object_value(&cond.true_expr, "WEBHOOK_QUEUE_URL").is_some()
+                || object_value(&cond.false_expr, "WEBHOOK_QUEUE_URL").is_some())
+        {
+            conditioned = true;
+        }
+    });
+    assert!(
+        conditioned,
+        "WEBHOOK_QUEUE_URL only with the fan-out function: nothing else drains the queue"
+    );
+    let (_, mapping) = module.resources("aws_lambda_event_source_mapping")[0];
+    assert!(refers_to(
+        attr(mapping, "event_source_arn").unwrap(),
+        "aws_sqs_queue",
+        "events"
+    ));
+
+    // CONNECTOR_URL is the public endpoint; of the internal paths only the
+    // report call goes through it, everything else is closed (IAM, granted
+    // to nobody).
+    let url = object_value(fanout, "CONNECTOR_URL").unwrap();
+    assert!(
+        references(url)
+            .iter()
+            .any(|path| path[0] == "aws_apigatewayv2_stage" && path.last().unwrap() == "invoke_url"),
+        "CONNECTOR_URL = the API stage's invoke_url, is {url}"
+    );
+    let report_path =
+        &rust_string_consts("functions/webhook-fanout-lambda/src/report.rs")["REPORT_PATH"][0];
+    let routes: Vec<(String, Option<String>, &Body)> = module
+        .resources("aws_apigatewayv2_route")
+        .into_iter()
+        .map(|(_, body)| {
+            let key = literal_through_locals(module, attr(body, "route_key").unwrap())
+                .expect("a literal route key");
+            let authorization = match attr(body, "authorization_type") {
+                Some(Expression::String(s)) => Some(s.clone()),
+                None => None,
+                Some(other) => panic!("computed authorization_type {other}"),
+            };
+            (key, authorization, body)
+        })
+        .collect();
+    let open =
+        |authorization: &Option<String>| authorization.as_deref().is_none_or(|a| a == "NONE");
+    let mut report_route = false;
+    let mut closed_rest = false;
+    for (key, authorization, body) in &routes {
+        let Some((method, path)) = key.split_once(' ') else {
+            continue; // $default
+        };
+        if !path.starts_with("/internal") {
+            continue;
+        }
+        if path == report_path {
+            assert_eq!(method, "POST", "{key}");
+            assert!(open(authorization), "{key}: the connector checks the token");
+            assert!(refers_to(
+                attr(body, "target").unwrap(),
+                "aws_apigatewayv2_integration",
+                "connector"
+            ));
+            report_route = true;
+        } else {
+            assert_eq!(
+                authorization.as_deref(),
+                Some("AWS_IAM"),
+                "{key}: internal paths other than the report are closed"
+            );
+            closed_rest |= method == "ANY" && path == "/internal/{proxy+}";
+        }
+    }
+    assert!(report_route, "a route for POST {report_path}");
+    assert!(
+        closed_rest,
+        "ANY /internal/{{proxy+}} must be closed, or $default forwards the internal endpoint"
+    );
+
+    // Least privilege: each role reads exactly its secrets, and the connector
+    // may only send, only to the event queue.
+    let statements = allow_statements(module);
+    let granted = |doc: &str, action: &str| -> BTreeSet<String> {
+        statements
+            .iter()
+            .filter(|(place, actions, _)| {
+                place == &format!("data.aws_iam_policy_document.{doc}")
+                    && actions.iter().any(|a| a == action)
+            })
+            .flat_map(|(_, _, resources)| resources.iter().cloned())
+            .collect()
+    };
+    assert_eq!(
+        granted("fanout", "secretsmanager:GetSecretValue"),
+        BTreeSet::from([
+            "aws_secretsmanager_secret.webhook.arn".to_owned(),
+            format!("aws_secretsmanager_secret.{token_secret}.arn"),
+        ]),
+        "the fan-out reads the webhook key and the connector token, nothing else"
+    );
+    let execution = granted("connector_execution", "secretsmanager:GetSecretValue");
+    let execution = execution.iter().cloned().collect::<Vec<_>>().join(" ");
+    for secret in [token_secret.as_str(), "api_keys"] {
+        assert!(
+            execution.contains(&format!("aws_secretsmanager_secret.{secret}")),
+            "ECS must be able to read aws_secretsmanager_secret.{secret}: {execution}"
+        );
+    }
+    let connector_sqs: Vec<_> = statements
+        .iter()
+        .filter(|(place, actions, _)| {
+            place == "data.aws_iam_policy_document.connector_task"
+                && actions.iter().any(|a| a.starts_with("sqs:"))
+        })
+        .collect();
+    assert!(
+        !connector_sqs.is_empty(),
+        "the connector may send to the queue"
+    );
+    for (_, actions, resources) in connector_sqs {
+        assert_eq!(actions, &["sqs:SendMessage"], "the connector only sends");
+        assert_eq!(
+            resources,
+            &["aws_sqs_queue.events.arn"],
+            "the connector sends to the event queue only"
+        );
+    }
+
+    // APP_API_KEYS: a sensitive input, a secret only when given.
+    let variables = module.variables();
+    let api_keys = variables.get("api_keys").expect("variable api_keys");
+    assert!(
+        is_true(attr(api_keys, "sensitive")),
+        "api_keys is sensitive"
+    );
+    let keys = object_value(locals["connector_secrets"], "APP_API_KEYS").unwrap();
+    assert_eq!(secrets_named(keys), BTreeSet::from(["api_keys".to_owned()]));
+    let (_, keys_secret) = module
+        .resources("aws_secretsmanager_secret")
+        .into_iter()
+        .find(|(name, _)| *name == "api_keys")
+        .unwrap();
+    assert!(
+        attr(keys_secret, "count").is_some(),
+        "no API keys, no secret (Secrets Manager takes no empty value)"
+    );
 }
 
 #[test]
