@@ -468,6 +468,24 @@ impl AccountHandle {
         contacts::check(&self.requester, phones).await
     }
 
+    /// Where a user's or group's picture is; `None` when there is none.
+    pub async fn picture(
+        &self,
+        owner: &Jid,
+        preview: bool,
+    ) -> Result<Option<wa_proto::picture::PictureInfo>, RequestError> {
+        contacts::picture(&self.requester, owner, preview).await
+    }
+
+    /// Sets this account's picture, or a group's.
+    pub async fn set_picture(
+        &self,
+        group: Option<&Jid>,
+        jpeg: &[u8],
+    ) -> Result<String, RequestError> {
+        contacts::set_picture(&self.requester, group, jpeg).await
+    }
+
     /// The devices users have linked.
     pub async fn user_devices(
         &self,

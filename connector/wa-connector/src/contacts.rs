@@ -1,5 +1,5 @@
-//! Contacts: which phone numbers are on WhatsApp, and which devices a user has
-//! linked, asked of the server through user sync.
+//! Contacts: which phone numbers are on WhatsApp and which devices a user has
+//! linked (user sync), and profile pictures.
 
 use wa_proto::binary::Jid;
 use wa_proto::usync::{self, ContactStatus, UserDevices};
@@ -28,4 +28,34 @@ pub async fn devices(
 ) -> Result<Vec<UserDevices>, RequestError> {
     let node = requester.iq(|id| usync::device_query(id, users)).await?;
     usync::parse_devices(&node).map_err(|_| malformed())
+}
+
+/// Where `owner`'s picture (or its preview) is; `None` when it has none.
+pub async fn picture(
+    requester: &Requester,
+    owner: &Jid,
+    preview: bool,
+) -> Result<Option<wa_proto::picture::PictureInfo>, RequestError> {
+    match requester
+        .iq(|id| wa_proto::picture::get_picture(id, owner, preview))
+        .await
+    {
+        Ok(node) => wa_proto::picture::parse_picture(&node).map_err(|_| malformed()),
+        Err(RequestError::Refused { code }) if code == "404" => Ok(None),
+        Err(other) => Err(other),
+    }
+}
+
+/// Sets our picture (`group` none) or a group's to `jpeg`; answers its id.
+pub async fn set_picture(
+    requester: &Requester,
+    group: Option<&Jid>,
+    jpeg: &[u8],
+) -> Result<String, RequestError> {
+    let node = requester
+        .iq(|id| wa_proto::picture::set_picture(id, group, jpeg))
+        .await?;
+    wa_proto::picture::parse_set_picture(&node)
+        .map_err(|_| malformed())?
+        .ok_or_else(malformed)
 }

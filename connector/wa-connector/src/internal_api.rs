@@ -85,6 +85,8 @@ pub const FUNCTIONS: &[(&str, &str)] = &[
     ("groups", "preview-group"),
     ("contacts", "check-users"),
     ("contacts", "get-devices"),
+    ("contacts", "get-picture"),
+    ("contacts", "set-picture"),
     ("webhooks", "events"),
     ("webhooks", "get-webhook"),
     ("webhooks", "set-webhook"),
@@ -244,6 +246,16 @@ async fn dispatch(
         }
         ("contacts", "check-users") => call!(gateway, body, contacts::check_users(account, phones)),
         ("contacts", "get-devices") => call!(gateway, body, contacts::get_devices(account, users)),
+        ("contacts", "get-picture") => {
+            call!(
+                gateway,
+                body,
+                contacts::get_picture(account, owner, preview)
+            )
+        }
+        ("contacts", "set-picture") => {
+            call!(gateway, body, contacts::set_picture(account, group, jpeg))
+        }
         ("webhooks", "events") => call!(gateway, body, webhooks::events(account, after, limit)),
         ("webhooks", "get-webhook") => call!(gateway, body, webhooks::get_webhook(account)),
         ("webhooks", "set-webhook") => {

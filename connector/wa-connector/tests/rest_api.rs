@@ -936,6 +936,32 @@ async fn groups_are_created_read_and_changed() {
     )
     .await;
     assert_eq!(locked_out.status, 400, "{:?}", locked_out.json());
+    // The group's photo: the admin sets it (a JPEG); a member of a locked group
+    // cannot; anyone reads where it is.
+    let photo = file_bytes(&[0xFF, 0xD8, 0xFF, 0xE0], 3_000, 11);
+    let set_photo = |device: &'static str, bytes: Vec<u8>| {
+        let gw = &gw;
+        let group = group.clone();
+        async move {
+            let (content_type, body) = multipart(
+                &[("group_id", group.as_str())],
+                &[("photo", "group.jpg", "image/jpeg", &bytes)],
+            );
+            gw.post_raw(Some(device), "/group/photo", &content_type, body)
+                .await
+        }
+    };
+    let set = set_photo("ann", photo.clone()).await.ok();
+    let picture_id = set["picture_id"].as_str().unwrap().to_owned();
+    let group_jid: wa_proto::binary::Jid = group.parse().unwrap();
+    assert_eq!(gw.sim.picture_of(&group_jid), Some(photo.clone()));
+    let refused = set_photo("bob", photo.clone()).await;
+    assert_eq!(refused.status, 400, "{:?}", refused.json());
+    let avatar = gw
+        .get(Some("cy"), &format!("/user/avatar?phone={group}"))
+        .await
+        .ok();
+    assert_eq!(avatar["id"], picture_id.as_str(), "{avatar}");
     // Announcement-only: the admin still sends; a member's send is queued,
     // refused by WhatsApp, and reported as failed.
     gw.send_and_receive(("ann", &group), ("bob", &group), "admins only now")
@@ -1168,6 +1194,41 @@ async fn presence_read_receipts_and_user_lookups() {
     assert_eq!(off["message"], "Disappearing messages set to 86400 seconds");
     gw.wait_for_message("bob", ANN, |m| m["message_type"] == "protocol")
         .await;
+
+    // Profile pictures: Ann sets hers (JPEG only); Bob finds where it is; Bob
+    // has none.
+    let jpeg = file_bytes(&[0xFF, 0xD8, 0xFF, 0xE0], 2_000, 5);
+    let (content_type, body) = multipart(&[], &[("avatar", "me.jpg", "image/jpeg", &jpeg)]);
+    gw.post_raw(Some("ann"), "/user/avatar", &content_type, body)
+        .await
+        .ok();
+    assert_eq!(gw.sim.picture_of(&jid(ANN).parse().unwrap()), Some(jpeg));
+    let avatar = gw
+        .get(
+            Some("bob"),
+            &format!("/user/avatar?phone={ANN}&is_preview=true"),
+        )
+        .await
+        .ok();
+    assert_eq!(avatar["type"], "preview", "{avatar}");
+    assert!(
+        avatar["url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("https://"))
+    );
+    let none = gw
+        .get(Some("ann"), &format!("/user/avatar?phone={BOB}"))
+        .await;
+    assert_eq!((none.status, none.code().as_str()), (404, "NOT_FOUND"));
+    let png = file_bytes(b"\x89PNG\r\n\x1a\n", 2_000, 9);
+    let (content_type, body) = multipart(&[], &[("avatar", "me.png", "image/png", &png)]);
+    let refused = gw
+        .post_raw(Some("ann"), "/user/avatar", &content_type, body)
+        .await;
+    assert_eq!(
+        (refused.status, refused.code().as_str()),
+        (400, "INVALID_IMAGE_FORMAT")
+    );
 
     // Bob's contacts: the people he has chatted with.
     let contacts = gw.get(Some("bob"), "/user/my/contacts").await.ok();

@@ -23,6 +23,7 @@ pub mod noise;
 pub mod pair;
 pub mod pair_code;
 pub mod payload;
+pub mod picture;
 pub mod prekeys;
 pub mod presence;
 pub mod proto;

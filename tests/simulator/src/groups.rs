@@ -109,7 +109,7 @@ impl Group {
 
     /// Refuses an edit of the group's info by `user`: members may edit
     /// unless the group is locked, then only admins.
-    fn require_editor(&self, user: &str) -> Result<(), StanzaError> {
+    pub(crate) fn require_editor(&self, user: &str) -> Result<(), StanzaError> {
         if self.locked {
             return self.require_admin(user);
         }

@@ -295,6 +295,11 @@ impl SimulatorHandle {
         self.shared.lock().presence.get(phone).cloned()
     }
 
+    /// The JPEG set as the picture of `owner` (a user or group JID), if any.
+    pub fn picture_of(&self, owner: &Jid) -> Option<Vec<u8>> {
+        crate::pictures::jpeg_of(&self.shared.lock().pictures, owner)
+    }
+
     /// The chat states devices sent, oldest first.
     pub fn chat_states(&self) -> Vec<ChatStateSent> {
         self.shared.lock().chat_states.clone()

@@ -11,6 +11,7 @@ mod login;
 mod media;
 mod pair_code;
 mod pairing;
+mod pictures;
 mod prekeys;
 mod presence;
 mod receipts;

@@ -164,6 +164,8 @@ pub(crate) struct State {
     pub presence: HashMap<String, String>,
     /// Chat states relayed, oldest first.
     pub chat_states: Vec<crate::presence::ChatStateSent>,
+    /// Profile pictures of accounts and groups.
+    pub pictures: crate::pictures::Pictures,
     next_lid: u64,
     next_group: u64,
 }
@@ -197,6 +199,7 @@ impl State {
             media: MediaStore::default(),
             presence: HashMap::new(),
             chat_states: Vec::new(),
+            pictures: Default::default(),
             next_lid: 100_000_000_000_001,
             next_group: 120_363_000_000_000_001,
         }

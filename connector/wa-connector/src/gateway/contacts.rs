@@ -1,9 +1,12 @@
 //! `wa:gateway/contacts`: who is on WhatsApp, and with which devices.
 
 use super::bindings::wa::gateway::contacts::Host;
-use super::bindings::wa::gateway::types::{UserCheck, UserDevices};
-use super::messaging::parse_user;
+use super::bindings::wa::gateway::types::{MediaRef, PictureInfo, UserCheck, UserDevices};
+use super::messaging::{parse_chat, parse_user};
 use super::{Gateway, GatewayError, GatewayResult, request_error};
+
+/// The largest profile picture accepted (WhatsApp's are small JPEGs).
+const MAX_PICTURE_BYTES: u64 = 512 * 1024;
 
 /// The most numbers or users one call asks about.
 const MAX_USERS: usize = 50;
@@ -67,5 +70,62 @@ impl Host for Gateway {
                 devices: l.devices,
             })
             .collect())
+    }
+
+    async fn get_picture(
+        &mut self,
+        account: String,
+        owner: String,
+        preview: bool,
+    ) -> GatewayResult<Option<PictureInfo>> {
+        let owner = parse_chat(&owner)?;
+        let handle = self.running(&account).await?;
+        let info = handle
+            .picture(&owner, preview)
+            .await
+            .map_err(request_error)?;
+        Ok(info.map(|p| PictureInfo {
+            id: p.id,
+            url: p.url,
+            kind: p.kind,
+        }))
+    }
+
+    async fn set_picture(
+        &mut self,
+        account: String,
+        group: Option<String>,
+        jpeg: MediaRef,
+    ) -> GatewayResult<String> {
+        let group = group
+            .map(|g| {
+                let jid = parse_chat(&g)?;
+                if jid.is_group() {
+                    Ok(jid)
+                } else {
+                    Err(GatewayError::InvalidInput(format!(
+                        "`{g}` is not a group JID"
+                    )))
+                }
+            })
+            .transpose()?;
+        if jpeg.size > MAX_PICTURE_BYTES {
+            return Err(GatewayError::InvalidInput(format!(
+                "a profile picture must be at most {MAX_PICTURE_BYTES} bytes"
+            )));
+        }
+        let bytes =
+            <Gateway as super::bindings::wa::gateway::media::Host>::read_media(self, jpeg.key)
+                .await?;
+        if !bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            return Err(GatewayError::InvalidInput(
+                "a profile picture must be a JPEG".into(),
+            ));
+        }
+        let handle = self.running(&account).await?;
+        handle
+            .set_picture(group.as_ref(), &bytes)
+            .await
+            .map_err(request_error)
     }
 }

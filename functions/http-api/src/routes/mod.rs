@@ -7,6 +7,7 @@ mod dashboard;
 mod devices;
 mod groups;
 mod message;
+mod pictures;
 mod presence;
 mod send;
 mod users;
@@ -66,6 +67,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/message/{id}/download"),
     ("GET", "/user/check"),
     ("GET", "/user/info"),
+    ("GET", "/user/avatar"),
+    ("POST", "/user/avatar"),
     ("GET", "/user/my/groups"),
     ("GET", "/user/my/contacts"),
     ("GET", "/chats"),
@@ -79,6 +82,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/group/participants/promote"),
     ("POST", "/group/participants/demote"),
     ("POST", "/group/leave"),
+    ("POST", "/group/photo"),
     ("POST", "/group/name"),
     ("POST", "/group/topic"),
     ("POST", "/group/locked"),
@@ -254,6 +258,9 @@ pub async fn dispatch(request: Request) -> ApiResponse {
         "/message/{id}/reaction" => message::reaction(&mut call).await,
         "/user/check" => users::check(&call).await,
         "/user/info" => users::info(&call).await,
+        "/user/avatar" if call.method == Method::GET => pictures::get(&call).await,
+        "/user/avatar" => pictures::set_own(&mut call).await,
+        "/group/photo" => pictures::set_group(&mut call).await,
         "/user/my/groups" => users::my_groups(&call).await,
         "/user/my/contacts" => users::my_contacts(&call).await,
         "/message/{id}/revoke" => message::revoke(&mut call).await,
