@@ -21,6 +21,9 @@ RUN apt-get update \
     && mkdir -p /app/components /app/data \
     && chown -R wa:wa /app/data
 
+# The RDS CA bundle: DB_URI's sslrootcert (sslmode=verify-full).
+ADD --chmod=644 https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem /etc/ssl/certs/rds-global-bundle.pem
+
 COPY wa-connector /usr/local/bin/wa-connector
 # WA_HTTP_COMPONENT's and WA_WEBHOOK_COMPONENT's defaults, relative to the
 # working folder. The connector loads the fan-out component whenever

@@ -34,8 +34,10 @@ resource "random_password" "internal_api" {
 locals {
   # DB_URI as the connector reads it; pool_size= is taken out by the connector
   # before the rest goes to the driver.
+  # TLS with the chain and host name checked against the RDS CA bundle the
+  # connector's image carries (terraform/docker/connector.Dockerfile).
   database_uri = format(
-    "postgres://%s:%s@%s:%d/%s?pool_size=%d",
+    "postgres://%s:%s@%s:%d/%s?pool_size=%d&sslmode=verify-full&sslrootcert=/etc/ssl/certs/rds-global-bundle.pem",
     var.db_username,
     random_password.database.result,
     aws_db_instance.this.address,

@@ -230,9 +230,9 @@ variable "db_pool_size" {
 }
 
 variable "db_force_ssl" {
-  description = "Set rds.force_ssl. The connector's PostgreSQL client has no TLS yet, so this must stay false until it does; traffic stays inside the VPC, reachable only from the connector's security group."
+  description = "Set rds.force_ssl: clients must use TLS (the connector does, with sslmode=verify-full against the RDS CA bundle in its image)."
   type        = bool
-  default     = false
+  default     = true
 }
 
 # The seed's tuning knobs (WAL, connections, memory), as parameter-group values.
