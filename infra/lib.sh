@@ -45,6 +45,26 @@ pip_install() {
         || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "$1" >&2
 }
 
+# Stops the process recorded in pid file $1: TERM, up to 10 s, then KILL.
+stop_pid_file() {
+    local pid
+    if pid_alive "$1"; then
+        pid=$(cat "$1")
+        log "stopping (pid $pid)"
+        kill -TERM "$pid" 2>/dev/null || true
+        for _ in $(seq 1 50); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.2
+        done
+        if kill -0 "$pid" 2>/dev/null; then
+            log "still running after 10 s: killing"
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+    else
+        log "not running"
+    fi
+}
+
 usage() {
     echo "usage: $0 start|stop <state-dir>" >&2
     exit 2

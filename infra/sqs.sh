@@ -64,18 +64,7 @@ start)
     cat "$env_file"
     ;;
 stop)
-    if pid_alive "$pid_file"; then
-        pid=$(cat "$pid_file")
-        log "stopping (pid $pid)"
-        kill -TERM "$pid" 2>/dev/null || true
-        for _ in $(seq 1 50); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.2
-        done
-        kill -KILL "$pid" 2>/dev/null || true
-    else
-        log "not running"
-    fi
+    stop_pid_file "$pid_file"
     rm -f "$pid_file" "$env_file"
     ;;
 *) usage ;;
