@@ -468,6 +468,11 @@ impl AccountHandle {
         contacts::check(&self.requester, phones).await
     }
 
+    /// This account's privacy settings, as `(category, value)` pairs.
+    pub async fn privacy_settings(&self) -> Result<Vec<(String, String)>, RequestError> {
+        contacts::privacy(&self.requester).await
+    }
+
     /// Where a user's or group's picture is; `None` when there is none.
     pub async fn picture(
         &self,

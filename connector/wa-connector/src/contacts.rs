@@ -59,3 +59,9 @@ pub async fn set_picture(
         .map_err(|_| malformed())?
         .ok_or_else(malformed)
 }
+
+/// The account's privacy settings as `(category, value)` pairs.
+pub async fn privacy(requester: &Requester) -> Result<Vec<(String, String)>, RequestError> {
+    let node = requester.iq(wa_proto::privacy::get_settings).await?;
+    wa_proto::privacy::parse_settings(&node).map_err(|_| malformed())
+}

@@ -61,6 +61,7 @@ pub const FUNCTIONS: &[(&str, &str)] = &[
     ("accounts", "login-code"),
     ("accounts", "logout"),
     ("accounts", "reconnect"),
+    ("accounts", "get-privacy"),
     ("messaging", "send"),
     ("messaging", "send-presence"),
     ("messaging", "send-chat-presence"),
@@ -167,6 +168,7 @@ async fn dispatch(
         ("accounts", "login-code") => call!(gateway, body, accounts::login_code(id, phone)),
         ("accounts", "logout") => call!(gateway, body, accounts::logout(id)),
         ("accounts", "reconnect") => call!(gateway, body, accounts::reconnect(id)),
+        ("accounts", "get-privacy") => call!(gateway, body, accounts::get_privacy(id)),
         ("messaging", "send") => call!(gateway, body, messaging::send(account, message)),
         ("history", "list-chats") => call!(gateway, body, history::list_chats(account, query)),
         ("history", "list-messages") => {

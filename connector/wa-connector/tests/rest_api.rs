@@ -1230,6 +1230,18 @@ async fn presence_read_receipts_and_user_lookups() {
         (400, "INVALID_IMAGE_FORMAT")
     );
 
+    // Privacy settings, as WhatsApp reports them (the simulator's defaults).
+    let privacy = gw.get(Some("bob"), "/user/my/privacy").await.ok();
+    assert_eq!(
+        (
+            &privacy["last_seen"],
+            &privacy["read_receipts"],
+            &privacy["group_add"]
+        ),
+        (&json!("all"), &json!("all"), &json!("all")),
+        "{privacy}"
+    );
+
     // Bob's contacts: the people he has chatted with.
     let contacts = gw.get(Some("bob"), "/user/my/contacts").await.ok();
     assert_eq!(contacts["data"][0]["jid"], jid(ANN), "{contacts}");

@@ -26,6 +26,7 @@ pub mod payload;
 pub mod picture;
 pub mod prekeys;
 pub mod presence;
+pub mod privacy;
 pub mod proto;
 /// Acks and receipts: the ones we send and the ones we get about our messages.
 pub mod receipt;

@@ -14,6 +14,7 @@ mod pairing;
 mod pictures;
 mod prekeys;
 mod presence;
+mod privacy;
 mod receipts;
 mod router;
 mod routing;

@@ -9,8 +9,8 @@ use crate::connection::ConnState;
 use crate::error::StanzaError;
 use crate::state::{State, unix_now};
 use crate::{
-    groups, keepalive, media, pair_code, pairing, pictures, prekeys, presence, receipts, routing,
-    usync,
+    groups, keepalive, media, pair_code, pairing, pictures, prekeys, presence, privacy, receipts,
+    routing, usync,
 };
 
 /// What a handler sees: the locked state, its own connection, and where to put replies.
@@ -57,6 +57,7 @@ const IQ_ROUTES: &[(&str, bool, Handler)] = &[
     ("usync", true, usync::handle_iq),
     ("w:g2", true, groups::handle_iq),
     ("w:profile:picture", true, pictures::handle_iq),
+    ("privacy", true, privacy::handle_iq),
     ("w:m", true, media::handle_iq),
     // Accepted and answered with an empty result; the simulator keeps no state for them.
     ("passive", true, empty_result),

@@ -123,6 +123,14 @@ impl Host for Gateway {
         self.accounts.start(&id).await.map_err(account_error)?;
         Ok(self.describe(&account))
     }
+
+    async fn get_privacy(&mut self, id: String) -> GatewayResult<Vec<(String, String)>> {
+        let handle = self.running(&id).await?;
+        handle
+            .privacy_settings()
+            .await
+            .map_err(super::request_error)
+    }
 }
 
 impl Gateway {

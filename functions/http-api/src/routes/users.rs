@@ -176,3 +176,37 @@ pub async fn my_contacts(call: &Call) -> ApiResult<ApiResponse> {
         Data { data },
     ))
 }
+
+/// `GET /user/my/privacy`: `{group_add, last_seen, status, profile,
+/// read_receipts}`, each as WhatsApp says it (`all`, `contacts`, `none`, …).
+pub async fn my_privacy(call: &Call) -> ApiResult<ApiResponse> {
+    let device = call.device().await?;
+    let settings: Vec<(String, String)> = call
+        .connector
+        .try_call("accounts", "get-privacy", (&device,))
+        .await?;
+    let value = |category: &str| {
+        settings
+            .iter()
+            .find(|(name, _)| name == category)
+            .map(|(_, value)| value.clone())
+    };
+    #[derive(Serialize)]
+    struct Privacy {
+        group_add: Option<String>,
+        last_seen: Option<String>,
+        status: Option<String>,
+        profile: Option<String>,
+        read_receipts: Option<String>,
+    }
+    Ok(envelope::success(
+        "Success get privacy",
+        Privacy {
+            group_add: value("groupadd"),
+            last_seen: value("last"),
+            status: value("status"),
+            profile: value("profile"),
+            read_receipts: value("readreceipts"),
+        },
+    ))
+}
