@@ -174,6 +174,8 @@ pub struct ConnectorOptions {
     pub media: Option<wa_media::DynMediaStore>,
     /// Download received media as they arrive (needs `media`).
     pub auto_download_media: bool,
+    /// Where messages sent, received and failed, and reconnects, are counted.
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl Default for ConnectorOptions {
@@ -188,6 +190,7 @@ impl Default for ConnectorOptions {
             print_qr: false,
             media: None,
             auto_download_media: true,
+            metrics: crate::metrics::Metrics::default(),
         }
     }
 }
@@ -633,6 +636,7 @@ impl AccountManager {
             requester.clone(),
             self.opts.media.clone(),
             self.opts.auto_download_media,
+            self.opts.metrics.clone(),
         ));
         // Known before the first login, so sends can be accepted while connecting.
         if let Some(stored) = self.store.load_device(id).await?
@@ -1064,6 +1068,9 @@ impl EventHandler for Session<'_> {
                     s.logins += 1;
                     s.last_disconnect = None;
                 });
+                if t.status.borrow().logins > 1 {
+                    t.opts.metrics.reconnected(t.id.as_str());
+                }
             }
             Event::PreKeyCount { count, low } => {
                 debug!(count, low, "server pre-key count");

@@ -186,6 +186,11 @@ pub struct ServeConfig {
     )]
     pub internal_api_token: Option<Secret>,
 
+    /// Let `GET /metrics` (Prometheus text format) be scraped without the
+    /// API's credentials. Off: it needs them like every API route.
+    #[arg(long = "metrics-public", env = "METRICS_PUBLIC", default_value_t = false, action = clap::ArgAction::Set)]
+    pub metrics_public: bool,
+
     /// The largest image `/send/image` and `/send/sticker` accept, in bytes.
     #[arg(long = "max-file-size-image", env = "WHATSAPP_MAX_FILE_SIZE_IMAGE", default_value_t = 20 * MIB)]
     pub max_file_size_image: u64,

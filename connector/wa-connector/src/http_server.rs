@@ -1,5 +1,6 @@
 //! The connector's HTTP front: accepts connections, applies basic auth, and
-//! hands each request to the REST API component.
+//! hands each request to the REST API component (or to the connector's own
+//! monitoring endpoints), counting it in the metrics.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -23,6 +24,7 @@ use tokio_rustls::TlsAcceptor;
 use crate::config::Secret;
 use crate::gateway::Gateway;
 use crate::internal_api;
+use crate::monitoring::Monitoring;
 
 /// How long in-flight requests may take to finish once shutdown begins.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -35,6 +37,7 @@ pub async fn serve(
     component: Arc<HttpComponent>,
     auth: Arc<Credentials>,
     internal: Option<Arc<InternalEndpoint>>,
+    monitoring: Arc<Monitoring>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let graceful = GracefulShutdown::new();
@@ -61,17 +64,21 @@ pub async fn serve(
         let component = component.clone();
         let auth = auth.clone();
         let internal = internal.clone();
+        let monitoring = monitoring.clone();
         let service = service_fn(move |request| {
             let component = component.clone();
             let auth = auth.clone();
             let internal = internal.clone();
+            let monitoring = monitoring.clone();
             async move {
-                if request.uri().path().starts_with(internal_api::PREFIX) {
-                    return Ok::<_, Infallible>(
-                        answer_internal(internal.as_deref(), request).await,
-                    );
-                }
-                Ok::<_, Infallible>(answer(&component, &auth, request).await)
+                let observed = Observed::start(&monitoring, &request);
+                let response = if request.uri().path().starts_with(internal_api::PREFIX) {
+                    answer_internal(internal.as_deref(), request).await
+                } else {
+                    answer(&component, &auth, &monitoring, request).await
+                };
+                observed.finish(&monitoring, response.status());
+                Ok::<_, Infallible>(response)
             }
         });
         let watcher = graceful.watcher();
@@ -175,13 +182,46 @@ async fn answer_internal(
         })
 }
 
+/// A request being answered, for the metrics: its route pattern, method and
+/// arrival time.
+struct Observed {
+    route: String,
+    method: http::Method,
+    started: std::time::Instant,
+}
+
+impl Observed {
+    fn start<B>(monitoring: &Monitoring, request: &http::Request<B>) -> Self {
+        Self {
+            route: monitoring.metrics().route(request.uri().path()),
+            method: request.method().clone(),
+            started: std::time::Instant::now(),
+        }
+    }
+
+    /// Counts the request once its answer's head is ready (a streamed body
+    /// may still be on its way).
+    fn finish(self, monitoring: &Monitoring, status: StatusCode) {
+        monitoring.metrics().observe_request(
+            &self.route,
+            &self.method,
+            status,
+            self.started.elapsed(),
+        );
+    }
+}
+
 async fn answer(
     component: &HttpComponent,
     auth: &Credentials,
+    monitoring: &Monitoring,
     request: http::Request<hyper::body::Incoming>,
 ) -> HttpResponse {
-    // Liveness probes carry no credentials; everything else is the API.
-    if request.uri().path() != "/health" {
+    let own = monitoring.endpoint(request.uri().path());
+    // Liveness and readiness probes carry no credentials (and `/metrics`
+    // with METRICS_PUBLIC); everything else is the API.
+    let public = request.uri().path() == "/health" || own.is_some_and(|e| monitoring.is_public(e));
+    if !public {
         let header = |name: &str| {
             request
                 .headers()
@@ -195,6 +235,16 @@ async fn answer(
             Some(principal) => tracing::trace!(?principal, "authenticated"),
             None => return unauthorized(auth),
         }
+    }
+    if let Some(endpoint) = own {
+        return monitoring
+            .answer(endpoint, request.method())
+            .await
+            .map(|body| {
+                Full::new(body)
+                    .map_err(|never: Infallible| match never {})
+                    .boxed_unsync()
+            });
     }
     let method = request.method().clone();
     let path = request.uri().path().to_owned();

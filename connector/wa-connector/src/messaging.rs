@@ -59,6 +59,8 @@ pub struct Messaging {
     pub media_http: MediaHttp,
     /// Requests on the account's connection (iqs, sends).
     pub requester: Requester,
+    /// Where sends and receipts of messages are counted.
+    pub metrics: crate::metrics::Metrics,
     /// Where downloaded media go, and whether received media are fetched at once.
     media: Option<DynMediaStore>,
     auto_download: bool,
@@ -100,10 +102,12 @@ impl Messaging {
         requester: Requester,
         media: Option<DynMediaStore>,
         auto_download: bool,
+        metrics: crate::metrics::Metrics,
     ) -> Self {
         Self {
             store,
             account,
+            metrics,
             media_http: MediaHttp::new(server_url),
             requester,
             media,

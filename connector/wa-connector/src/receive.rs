@@ -116,13 +116,16 @@ pub async fn flush(
     if let Some(cache) = b.guard.as_mut() {
         b.changes.signal = cache.take_writes();
     }
-    if !b.changes.is_empty()
-        && let Err(e) = m.store.commit(&m.account, &b.changes).await
-    {
-        if let Some(cache) = b.guard.as_mut() {
-            cache.discard();
+    if !b.changes.is_empty() {
+        match m.store.commit(&m.account, &b.changes).await {
+            Ok(outcome) => count_received(m, &b.changes, &outcome.duplicate_messages),
+            Err(e) => {
+                if let Some(cache) = b.guard.as_mut() {
+                    cache.discard();
+                }
+                return Err(e.into());
+            }
         }
-        return Err(e.into());
     }
     drop(b.guard);
     for node in &b.after {
@@ -132,6 +135,19 @@ pub async fn flush(
         m.auto_download(chat, id);
     }
     Ok(())
+}
+
+/// Counts the messages a commit stored for the first time, from others (our
+/// own messages synced from the phone are not received ones).
+fn count_received(m: &Messaging, changes: &Changes, duplicates: &[usize]) {
+    let received = changes
+        .messages
+        .iter()
+        .enumerate()
+        .filter(|(i, message)| !message.from_me && !duplicates.contains(i))
+        .count();
+    m.metrics
+        .messages_received(m.account.as_str(), received as u64);
 }
 
 /// Handles one `<message>` stanza into `batch`; see the module docs.

@@ -166,12 +166,23 @@ async fn record_outcome(
             }
         }
     };
+    let (sent, failed) = (
+        matches!(outcome, OutboxOutcome::Sent),
+        matches!(outcome, OutboxOutcome::Failed { .. }),
+    );
     changes.outbox.push(OutboxUpdate {
         chat: msg.chat.clone(),
         id: msg.id.clone(),
         outcome,
     });
-    m.store.commit(&m.account, &changes).await.map(|_| ())
+    m.store.commit(&m.account, &changes).await?;
+    // Counted once committed: an outcome that was not is attempted again.
+    if sent {
+        m.metrics.message_sent(m.account.as_str());
+    } else if failed {
+        m.metrics.message_failed(m.account.as_str());
+    }
+    Ok(())
 }
 
 /// What every send needs: who we are, where it goes, and the content.

@@ -54,6 +54,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
         .context("cannot open the media store (MEDIA_URI)")?;
     tracing::info!(store = store.kind(), media = media.kind(), "storage ready");
 
+    let metrics = crate::metrics::Metrics::default();
     let accounts = Arc::new(AccountManager::new(
         store.clone(),
         ConnectorOptions {
@@ -62,6 +63,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
             print_qr: config.print_qr,
             media: Some(media.clone()),
             auto_download_media: config.auto_download_media,
+            metrics: metrics.clone(),
             ..ConnectorOptions::default()
         },
     ));
@@ -85,7 +87,8 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
             host: "wa-connector".to_owned(),
         },
     )
-    .with_webhook_retry_window(config.webhook_retry_window);
+    .with_webhook_retry_window(config.webhook_retry_window)
+    .with_metrics(metrics.clone());
     let host_config = HostConfig {
         request_timeout: config.request_timeout,
         cache_dir: Some(cache_dir),
@@ -111,7 +114,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
         "cannot load the REST API component (build it with `cargo xtask build-components`)",
     )?;
 
-    let webhooks = start_webhooks(&config, &engine, store.clone()).await?;
+    let webhooks = start_webhooks(&config, &engine, store.clone(), metrics.clone()).await?;
 
     let tls = match (&config.tls_cert_file, &config.tls_key_file) {
         (Some(cert), Some(key)) => {
@@ -137,6 +140,12 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
         Arc::new(component),
         Arc::new(config.credentials()),
         internal.map(Arc::new),
+        Arc::new(crate::monitoring::Monitoring::new(
+            metrics,
+            accounts.clone(),
+            store,
+            config.metrics_public,
+        )),
         stop,
     )
     .await?;
@@ -153,6 +162,7 @@ async fn start_webhooks(
     config: &ServeConfig,
     engine: &HostEngine,
     store: wa_store::DynStore,
+    metrics: crate::metrics::Metrics,
 ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
     let options = Arc::new(config.webhook_options());
     let deliverer: Arc<dyn webhooks::Deliver> = match &config.webhook_queue_url {
@@ -201,7 +211,9 @@ async fn start_webhooks(
             wake_planner,
             planned.clone(),
         )),
-        tokio::spawn(webhooks::sender::run(store, deliverer, options, planned)),
+        tokio::spawn(webhooks::sender::run(
+            store, deliverer, options, planned, metrics,
+        )),
     ])
 }
 

@@ -220,6 +220,7 @@ fn help_lists_every_setting_with_its_environment_variable() {
         "WEBHOOK_QUEUE_URL",
         "TLS_CERT_FILE",
         "TLS_KEY_FILE",
+        "METRICS_PUBLIC",
     ] {
         assert!(
             help.contains(&format!("[env: {variable}")),

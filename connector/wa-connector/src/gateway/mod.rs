@@ -54,6 +54,7 @@ pub struct Gateway {
     media: Option<DynMediaStore>,
     deployment: Arc<Deployment>,
     webhook_retry_window: Duration,
+    metrics: crate::metrics::Metrics,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -81,7 +82,15 @@ impl Gateway {
             media,
             deployment: Arc::new(deployment),
             webhook_retry_window: WebhookOptions::default().retry_window,
+            metrics: crate::metrics::Metrics::default(),
         }
+    }
+
+    /// Counts the webhook outcomes reported from outside (the fan-out
+    /// Lambda) in `metrics`, like the attempts made in this process.
+    pub fn with_metrics(mut self, metrics: crate::metrics::Metrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// How long deliveries whose attempts are reported from outside (the

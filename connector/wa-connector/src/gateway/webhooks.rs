@@ -129,6 +129,8 @@ impl Host for Gateway {
             ));
         }
         let delivery = self.delivery(&id).await?;
+        // The store records only the delivery's next attempt; so is it counted.
+        let next = delivery.state == StoredState::Pending && attempt == delivery.attempts + 1;
         let record = sender::settle(
             &delivery,
             attempt,
@@ -137,9 +139,13 @@ impl Host for Gateway {
             self.webhook_retry_window,
         );
         self.store
-            .record_delivery_attempts(&[record])
+            .record_delivery_attempts(std::slice::from_ref(&record))
             .await
             .map_err(store_error)?;
+        if next {
+            self.metrics
+                .webhook_attempt(sender::outcome_of(&record.outcome), None);
+        }
         Ok(describe(self.delivery(&id).await?))
     }
 }

@@ -17,6 +17,7 @@ use tracing::{debug, info, warn};
 use wa_store::{AccountId, AttemptOutcome, Delivery, DeliveryAttempt, DueDelivery, DynStore};
 
 use super::{Deliver, DeliveryOutcome, DeliveryRequest, Handoff, WebhookOptions};
+use crate::metrics::{Metrics, WebhookOutcome};
 
 /// How often due deliveries are looked for when nothing woke the sender.
 const POLL: Duration = Duration::from_millis(250);
@@ -27,9 +28,10 @@ pub async fn run(
     deliverer: Arc<dyn Deliver>,
     options: Arc<WebhookOptions>,
     wake: Arc<Notify>,
+    metrics: Metrics,
 ) {
     loop {
-        match send_due(&store, deliverer.as_ref(), &options).await {
+        match send_due(&store, deliverer.as_ref(), &options, &metrics).await {
             Ok(0) => {
                 let _ = tokio::time::timeout(POLL, wake.notified()).await;
             }
@@ -43,10 +45,12 @@ pub async fn run(
 }
 
 /// Claims and attempts what is due now; returns how many attempts were made.
+/// Each recorded attempt is counted in `metrics` with its duration.
 pub async fn send_due(
     store: &DynStore,
     deliverer: &dyn Deliver,
     options: &WebhookOptions,
+    metrics: &Metrics,
 ) -> wa_store::Result<usize> {
     let now = SystemTime::now();
     let lease = now + options.timeout * 2 + deliverer.lease_margin();
@@ -75,10 +79,11 @@ pub async fn send_due(
         // Recorded one by one: an attempt made is never forgotten because a
         // slower one of the same batch is still running. Queued attempts are
         // recorded when their outcome is reported.
-        if let Some(done) = done {
+        if let Some((done, elapsed)) = done {
             store
                 .record_delivery_attempts(std::slice::from_ref(&done))
                 .await?;
+            metrics.webhook_attempt(outcome_of(&done.outcome), Some(elapsed));
         }
     }
     Ok(count)
@@ -89,7 +94,7 @@ async fn attempt(
     options: &WebhookOptions,
     due: DueDelivery,
     jid: Option<String>,
-) -> Option<DeliveryAttempt> {
+) -> Option<(DeliveryAttempt, Duration)> {
     let number = due.delivery.attempts + 1;
     let now = SystemTime::now();
     let request = DeliveryRequest {
@@ -106,13 +111,17 @@ async fn attempt(
         timeout_ms: u32::try_from(options.timeout.as_millis()).unwrap_or(u32::MAX),
         attempt: number,
     };
+    let started = std::time::Instant::now();
     match deliverer.deliver(request).await {
-        Handoff::Done(outcome) => Some(settle(
-            &due.delivery,
-            number,
-            outcome,
-            SystemTime::now(),
-            options.retry_window,
+        Handoff::Done(outcome) => Some((
+            settle(
+                &due.delivery,
+                number,
+                outcome,
+                SystemTime::now(),
+                options.retry_window,
+            ),
+            started.elapsed(),
         )),
         Handoff::Queued => {
             debug!(delivery = %due.delivery.id, attempt = number, "webhook attempt queued");
@@ -182,6 +191,15 @@ pub fn settle(
         number,
         status,
         outcome,
+    }
+}
+
+/// How an attempt's outcome is counted in the metrics.
+pub fn outcome_of(outcome: &AttemptOutcome) -> WebhookOutcome {
+    match outcome {
+        AttemptOutcome::Delivered => WebhookOutcome::Delivered,
+        AttemptOutcome::Retry { .. } => WebhookOutcome::Retry,
+        AttemptOutcome::Dead { .. } => WebhookOutcome::Dead,
     }
 }
 
