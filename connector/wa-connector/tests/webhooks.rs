@@ -267,9 +267,24 @@ async fn per_device_webhooks_with_headers_and_secrets_survive_a_crash() {
     // The receiver is down; a message for Bob waits as a pending delivery.
     receiver.set_default(Reply::Status(503));
     let first_id = gw.send_text("ann", BOB, "while down").await;
-    receiver
+    let failed = receiver
         .wait_for(LONG, |r| r.json()["payload"]["id"] == first_id.as_str())
         .await;
+    // The failed attempt is recorded (a kill before that would leave the
+    // delivery leased for the attempt's whole lease, which is another test).
+    let delivery = failed.header("x-webhook-delivery").unwrap().to_owned();
+    let deadline = tokio::time::Instant::now() + LONG;
+    loop {
+        let all = deliveries(&gw, "device_id=bob&limit=100").await;
+        if all
+            .iter()
+            .any(|d| d["id"] == delivery.as_str() && d["attempts"] == 1)
+        {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{all:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     // SIGKILL, receiver back up, restart: the pending delivery is made.
     receiver.set_default(Reply::Status(200));
