@@ -21,7 +21,11 @@ async fn handle(request: Request) -> impl IntoResponse {
                 .and_then(|value| value.parse::<usize>().ok())
                 .unwrap_or(1);
             let block = vec![1u8; mib * 1024 * 1024];
-            let sum: u64 = block.iter().step_by(4096).map(|&byte| u64::from(byte)).sum();
+            let sum: u64 = block
+                .iter()
+                .step_by(4096)
+                .map(|&byte| u64::from(byte))
+                .sum();
             respond(200, format!("grew {mib} MiB ({sum} pages)"))
         }
         _ => respond(404, "no such route".to_owned()),
