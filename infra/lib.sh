@@ -45,6 +45,27 @@ pip_install() {
         || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "$1" >&2
 }
 
+# Waits until the command "$@" (after the first four arguments) succeeds, while
+# the process of pid file $1 lives; polls every 0.2 s for up to $2 seconds. On
+# failure shows the end of log $3 and dies naming the service $4.
+wait_until_ready() {
+    local pid_file=$1 seconds=$2 logfile=$3 name=$4
+    shift 4
+    for _ in $(seq 1 $(( seconds * 5 ))); do
+        if ! pid_alive "$pid_file"; then
+            tail -n 30 "$logfile" >&2 || true
+            die "$name exited during startup; see $logfile"
+        fi
+        if "$@"; then
+            return 0
+        fi
+        sleep 0.2
+    done
+    tail -n 30 "$logfile" >&2 || true
+    kill "$(cat "$pid_file")" 2>/dev/null || true
+    die "$name did not become ready within $seconds s; see $logfile"
+}
+
 # Stops the process recorded in pid file $1: TERM, up to 10 s, then KILL.
 stop_pid_file() {
     local pid

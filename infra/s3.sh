@@ -78,24 +78,11 @@ JSON
         </dev/null >"$state/s3.log" 2>&1 &
     echo $! >"$pid_file"
     # Ready when S3 answers and the filer lists the bucket.
-    ready=""
-    for _ in $(seq 1 300); do
-        if ! pid_alive "$pid_file"; then
-            tail -n 30 "$state/s3.log" >&2 || true
-            die "SeaweedFS exited during startup; see $state/s3.log"
-        fi
-        if curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$s3_port/" \
-            && curl -sf -o /dev/null --max-time 2 -H 'Accept: application/json' "http://127.0.0.1:$filer_port/buckets/$bucket/"; then
-            ready=yes
-            break
-        fi
-        sleep 0.2
-    done
-    if [[ -z "$ready" ]]; then
-        tail -n 30 "$state/s3.log" >&2 || true
-        kill "$(cat "$pid_file")" 2>/dev/null || true
-        die "SeaweedFS did not become ready within 60 s; see $state/s3.log"
-    fi
+    s3_ready() {
+        curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$s3_port/" \
+            && curl -sf -o /dev/null --max-time 2 -H 'Accept: application/json' "http://127.0.0.1:$filer_port/buckets/$bucket/"
+    }
+    wait_until_ready "$pid_file" 60 "$state/s3.log" SeaweedFS s3_ready
     {
         echo "WA_TEST_S3_ENDPOINT=http://127.0.0.1:$s3_port"
         echo "WA_TEST_S3_BUCKET=$bucket"

@@ -39,23 +39,8 @@ start)
     log "starting moto's SQS on 127.0.0.1:$port"
     setsid python3 -m moto.server -H 127.0.0.1 -p "$port" </dev/null >"$state/sqs.log" 2>&1 &
     echo $! >"$pid_file"
-    ready=""
-    for _ in $(seq 1 150); do
-        if ! pid_alive "$pid_file"; then
-            tail -n 30 "$state/sqs.log" >&2 || true
-            die "moto exited during startup; see $state/sqs.log"
-        fi
-        if curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$port/moto-api/"; then
-            ready=yes
-            break
-        fi
-        sleep 0.2
-    done
-    if [[ -z "$ready" ]]; then
-        tail -n 30 "$state/sqs.log" >&2 || true
-        kill "$(cat "$pid_file")" 2>/dev/null || true
-        die "moto did not become ready within 30 s; see $state/sqs.log"
-    fi
+    wait_until_ready "$pid_file" 30 "$state/sqs.log" moto \
+        curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$port/moto-api/"
     {
         echo "WA_TEST_SQS_ENDPOINT=http://127.0.0.1:$port"
         echo "WA_TEST_SQS_REGION=$region"
