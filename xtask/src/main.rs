@@ -6,6 +6,8 @@
 //! - `test`: install and start what the tests need (WASM toolchain, PostgreSQL,
 //!   an S3-compatible server, ffmpeg, the `wasmtime` CLI), then run the whole
 //!   test suite.
+//! - `bench`: run every benchmark (criterion and load benchmarks against the
+//!   running server) and write one report with same-run baselines.
 //! - `build-components`: build the WebAssembly components only.
 //! - `package-lambdas`: build the AWS Lambda functions in release and zip each
 //!   as `bootstrap` into `target/lambda/<function>.zip`.
@@ -13,6 +15,7 @@
 //! It depends on nothing but `std`, so that `cargo xtask` starts in seconds on a
 //! fresh clone.
 
+mod bench;
 mod components;
 mod context;
 mod install;
@@ -33,6 +36,10 @@ commands:
                       API on http://127.0.0.1:3000 (SQLite + local media folder)
   test [-- <test runner args>]
                       install/start what the tests need, then run every test
+  bench [--quick] [--only <name>,…] [--out <file>]
+                      run the benchmarks (load tests against the running
+                      server, criterion suites) and write a report with
+                      same-run baselines to <target>/bench-report.md
   build-components [--release]
                       build the WebAssembly components (wasm32-wasip2)
   package-lambdas [--target <triple>] [--out-dir <dir>]
@@ -58,6 +65,7 @@ fn main() -> ExitCode {
         "serve" => serve::run_serve(&rest),
         "test" => test::run(&rest),
         "package-lambdas" => lambdas::run_package(&rest),
+        "bench" => bench::run(&rest),
         "build-components" => context::Context::new().and_then(|cx| {
             let release = rest.iter().any(|arg| arg == "--release");
             components::build(&cx, release).map(|_| ())

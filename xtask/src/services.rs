@@ -22,13 +22,18 @@ impl Services {
     /// Starts PostgreSQL, the S3-compatible server and the SQS-compatible
     /// server with `infra/*.sh`.
     pub fn start(cx: &Context) -> Result<Self> {
+        Self::start_only(cx, &["postgres", "s3", "sqs"])
+    }
+
+    /// Starts the named services (`postgres`, `s3`, `sqs`) only.
+    pub fn start_only(cx: &Context, names: &[&str]) -> Result<Self> {
         let state = cx.services_dir();
         let mut services = Self {
             scripts: Vec::new(),
             state,
             env: Vec::new(),
         };
-        for name in ["postgres", "s3", "sqs"] {
+        for name in names {
             let script = cx.root.join("infra").join(format!("{name}.sh"));
             eprintln!("xtask: starting {name}");
             let printed = output(

@@ -119,7 +119,7 @@ fn overhead(c: &mut Criterion) {
         group.bench_function("transcoder", |b| {
             b.iter(|| run_ours(&transcoder, &case.job))
         });
-        group.bench_function("bare_ffmpeg", |b| {
+        group.bench_function("bare ffmpeg (baseline)", |b| {
             b.iter(|| run_bare(&transcoder, &case.job))
         });
         group.finish();
