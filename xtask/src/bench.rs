@@ -17,8 +17,7 @@ use std::path::PathBuf;
 
 use crate::Result;
 use crate::components;
-use crate::context::{Context, runs};
-use crate::install;
+use crate::context::Context;
 use crate::services::{self, Services};
 
 /// How a benchmark's output becomes part of the report.
@@ -146,9 +145,7 @@ pub fn run(args: &[String]) -> Result {
 
     let cx = Context::new()?;
     services::ensure_ffmpeg()?;
-    if !runs("wrk", "--version") && selected.iter().any(|b| b.name == "api_load") {
-        install::apt(&["wrk"], "the load benchmark")?;
-    }
+    services::ensure_load_tools()?;
     let components = components::build(&cx, true)?;
     let services = Services::start_only(&cx, &["postgres"])?;
 

@@ -78,18 +78,64 @@ fn parse_env_lines(text: &str) -> impl Iterator<Item = (String, String)> + '_ {
 
 /// Makes sure ffmpeg and ffprobe are on PATH (the transcoding tests need them).
 pub fn ensure_ffmpeg() -> Result {
-    if runs("ffmpeg", "-version") && runs("ffprobe", "-version") {
-        return Ok(());
-    }
-    install::apt(&["ffmpeg"], "the media transcoding tests")
+    ensure_programs(
+        &["ffmpeg", "ffprobe"],
+        "-version",
+        &["ffmpeg"],
+        "the media transcoding tests",
+    )
 }
 
 /// Makes sure headless Chromium is on PATH (the dashboard's browser test).
 pub fn ensure_chromium() -> Result {
-    if runs("chromium", "--version") {
+    ensure_programs(
+        &["chromium"],
+        "--version",
+        &["chromium"],
+        "the dashboard's browser test",
+    )
+}
+
+/// Makes sure wrk and node are on PATH: the load-test example runs with wrk,
+/// and node checks the k6 script's syntax.
+pub fn ensure_load_tools() -> Result {
+    ensure_programs(&["wrk"], &["wrk"], "the load-test example")?;
+    ensure_programs(
+        &["node"],
+        "--version",
+        &["nodejs"],
+        "the k6 script's syntax check",
+    )
+}
+
+/// Installs `packages` unless every one of `programs` is on PATH.
+fn ensure_programs(programs: &[&str], packages: &[&str], why: &str) -> Result {
+    if programs.iter().all(|program| on_path(program)) {
         return Ok(());
     }
-    install::apt(&["chromium"], "the dashboard's browser test")
+    install::apt(packages, why)
+}
+
+/// Whether an executable file named `program` is in a PATH folder (some
+/// tools, wrk among them, have no option that exits successfully).
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| {
+            let file = dir.join(program);
+            file.is_file() && is_executable(&file)
+        })
+    })
+}
+
+#[cfg(unix)]
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(not(unix))]
+fn is_executable(path: &Path) -> bool {
+    path.is_file()
 }
 
 /// Returns the path of a working `wasmtime` CLI, installing it if needed.

@@ -13,6 +13,7 @@ pub fn run(args: &[String]) -> Result {
 
     services::ensure_ffmpeg()?;
     services::ensure_chromium()?;
+    services::ensure_load_tools()?;
     let wasmtime_cli = services::ensure_wasmtime_cli()?;
     let components = components::build(&cx, true)?;
     let services = Services::start(&cx)?;

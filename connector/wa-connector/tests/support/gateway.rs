@@ -155,6 +155,11 @@ impl Gateway {
         self.child = Some(spawn(&self.sim, &self.dir, self.port, &self.env));
     }
 
+    /// The connector's process id, e.g. to read its CPU time and memory.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("the process is running").id()
+    }
+
     /// Sends a request with the API's credentials.
     pub async fn request(&self, request: reqwest::RequestBuilder) -> Reply {
         let response = request

@@ -166,6 +166,19 @@ impl Receiver {
         self.state.lock().unwrap().received.clone()
     }
 
+    /// Distinct deliveries (by `X-Webhook-Delivery`) answered 200 so far.
+    pub fn delivered(&self) -> usize {
+        let mut ids: Vec<String> = self
+            .received()
+            .iter()
+            .filter(|r| r.answered == Some(200))
+            .filter_map(|r| r.header("x-webhook-delivery").map(str::to_owned))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids.len()
+    }
+
     /// Waits until a received request satisfies `pred`; returns it.
     pub async fn wait_for(&self, timeout: Duration, pred: impl Fn(&Received) -> bool) -> Received {
         let deadline = tokio::time::Instant::now() + timeout;
