@@ -5,6 +5,7 @@ mod app;
 mod chats;
 mod dashboard;
 mod devices;
+mod group_export;
 mod groups;
 mod message;
 mod pictures;
@@ -78,6 +79,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/group"),
     ("GET", "/group/info"),
     ("GET", "/group/participants"),
+    ("GET", "/group/participants/export"),
     ("POST", "/group/participants"),
     ("POST", "/group/participants/remove"),
     ("POST", "/group/participants/promote"),
@@ -277,6 +279,7 @@ pub async fn dispatch(request: Request) -> ApiResponse {
             groups::list_participants(&call).await
         }
         "/group/participants" => groups::participants(&mut call, "add").await,
+        "/group/participants/export" => group_export::export(&call).await,
         "/group/participants/remove" => groups::participants(&mut call, "remove").await,
         "/group/participants/promote" => groups::participants(&mut call, "promote").await,
         "/group/participants/demote" => groups::participants(&mut call, "demote").await,
