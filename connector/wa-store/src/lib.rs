@@ -12,6 +12,7 @@ mod migrations;
 mod outbox;
 pub mod postgres;
 mod query;
+mod retention;
 mod settings;
 mod signal;
 pub mod sqlite;
@@ -46,12 +47,14 @@ pub use message::{
 pub use migrations::SCHEMA_VERSION;
 pub use outbox::{OutboxEntry, OutboxOutcome, OutboxStore, OutboxUpdate};
 pub use postgres::PostgresStore;
+pub use retention::{MAX_RETENTION_BATCH, Reclaimed, RetentionStore};
 pub use settings::{MAX_SETTING_KEY_LEN, SettingsStore};
 pub use signal::{MAX_SIGNAL_RECORD_LEN, SenderKeyId, SignalStateStore, SignalWrites};
 pub use sqlite::SqliteStore;
 pub use uri::{
     DEFAULT_BUSY_TIMEOUT, DEFAULT_POSTGRES_POOL_SIZE, DEFAULT_SQLITE_POOL_SIZE, DatabaseUri,
-    PostgresOptions, SqliteLocation, SqliteOptions, redact,
+    PoolOptions, PostgresOptions, SqliteLocation, SqliteOptions, SqliteSynchronous, StoreOptions,
+    redact,
 };
 pub use webhook::{
     AttemptOutcome, Delivery, DeliveryAttempt, DeliveryQuery, DeliveryState, DueDelivery,
@@ -75,6 +78,7 @@ pub trait Store:
     + ContactStore
     + ChangeStore
     + WebhookStore
+    + RetentionStore
 {
     /// The backend's tag (`"sqlite"`, `"postgres"`), for logs and diagnostics.
     fn kind(&self) -> &'static str;
@@ -84,7 +88,7 @@ pub trait Store:
 pub mod prelude {
     pub use crate::{
         AccountStore, ChangeStore, ContactStore, DeviceStore, EventStore, MessageStore,
-        OutboxStore, SettingsStore, SignalStateStore, Store, WebhookStore,
+        OutboxStore, RetentionStore, SettingsStore, SignalStateStore, Store, WebhookStore,
     };
 }
 

@@ -17,6 +17,64 @@ pub const DEFAULT_POSTGRES_POOL_SIZE: usize = 8;
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_POOL_SIZE: usize = 256;
 
+/// Connection-pool limits, shared by both backends (`DB_MAX_OPEN_CONNS`,
+/// `DB_MAX_IDLE_CONNS`, `DB_CONN_MAX_LIFETIME`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PoolOptions {
+    /// At most this many connections at once (overrides the URI's `pool_size`).
+    pub max_open: Option<usize>,
+    /// At most this many unused connections kept open; extra ones are closed when
+    /// they are handed back. `Some(0)` keeps none.
+    pub max_idle: Option<usize>,
+    /// A connection older than this is closed instead of being reused.
+    pub max_lifetime: Option<Duration>,
+}
+
+/// How SQLite makes a commit durable (`PRAGMA synchronous`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SqliteSynchronous {
+    /// `FULL`: a committed transaction survives a power cut (the default: a message
+    /// acknowledged to WhatsApp must not be lost).
+    #[default]
+    Full,
+    /// `NORMAL`: with WAL, never corrupts, but the last commits before a power cut
+    /// (not a crash of the process) may be lost; fewer fsyncs.
+    Normal,
+}
+
+impl SqliteSynchronous {
+    /// The pragma's value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SqliteSynchronous::Full => "FULL",
+            SqliteSynchronous::Normal => "NORMAL",
+        }
+    }
+
+    /// Parses `full` / `normal` (any case).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "full" | "2" => Some(SqliteSynchronous::Full),
+            "normal" | "1" => Some(SqliteSynchronous::Normal),
+            _ => None,
+        }
+    }
+}
+
+/// Store settings the configuration gives outside the URI; a `None` leaves the
+/// URI's (or the default) value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StoreOptions {
+    /// Pool limits, both backends.
+    pub pool: PoolOptions,
+    /// SQLite lock wait.
+    pub sqlite_busy_timeout: Option<Duration>,
+    /// SQLite page cache per connection, in KiB.
+    pub sqlite_cache_size_kib: Option<u32>,
+    /// SQLite durability.
+    pub sqlite_synchronous: Option<SqliteSynchronous>,
+}
+
 /// Where SQLite keeps the database.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SqliteLocation {
@@ -35,6 +93,14 @@ pub struct SqliteOptions {
     pub pool_size: usize,
     /// Lock wait (`_busy_timeout=` or `busy_timeout=`, milliseconds).
     pub busy_timeout: Duration,
+    /// Unused connections kept open (`None`: all of them).
+    pub max_idle: Option<usize>,
+    /// Connections older than this are reopened (`None`: never).
+    pub max_lifetime: Option<Duration>,
+    /// Page cache per connection in KiB (`cache_size=`; `None`: SQLite's default, 2 MiB).
+    pub cache_size_kib: Option<u32>,
+    /// `PRAGMA synchronous` (`_synchronous=`).
+    pub synchronous: SqliteSynchronous,
 }
 
 impl SqliteOptions {
@@ -44,6 +110,10 @@ impl SqliteOptions {
             location: SqliteLocation::File(path.into()),
             pool_size: DEFAULT_SQLITE_POOL_SIZE,
             busy_timeout: DEFAULT_BUSY_TIMEOUT,
+            max_idle: None,
+            max_lifetime: None,
+            cache_size_kib: None,
+            synchronous: SqliteSynchronous::default(),
         }
     }
 
@@ -53,6 +123,10 @@ impl SqliteOptions {
             location: SqliteLocation::Memory,
             pool_size: 1,
             busy_timeout: DEFAULT_BUSY_TIMEOUT,
+            max_idle: None,
+            max_lifetime: None,
+            cache_size_kib: None,
+            synchronous: SqliteSynchronous::default(),
         }
     }
 }
@@ -65,6 +139,10 @@ pub struct PostgresOptions {
     /// Connections in the pool (`pool_size=`, removed before the rest is handed to
     /// the driver).
     pub pool_size: usize,
+    /// Unused connections kept open (`None`: all of them).
+    pub max_idle: Option<usize>,
+    /// Connections older than this are closed instead of reused (`None`: never).
+    pub max_lifetime: Option<Duration>,
     /// `sslmode` and `sslrootcert`, as libpq reads them.
     pub tls: crate::postgres::tls::TlsOptions,
 }
@@ -75,6 +153,8 @@ impl std::fmt::Debug for PostgresOptions {
         f.debug_struct("PostgresOptions")
             .field("config", &self.config)
             .field("pool_size", &self.pool_size)
+            .field("max_idle", &self.max_idle)
+            .field("max_lifetime", &self.max_lifetime)
             .field("tls", &self.tls)
             .finish()
     }
@@ -129,6 +209,33 @@ impl DatabaseUri {
         };
         parse_sqlite(rest).map(DatabaseUri::Sqlite).map_err(bad)
     }
+
+    /// Applies settings given outside the URI (they win over the URI's own); SQLite
+    /// settings are ignored for PostgreSQL. A memory database keeps its one connection.
+    pub fn apply(&mut self, options: &StoreOptions) {
+        let pool = &options.pool;
+        match self {
+            DatabaseUri::Sqlite(o) => {
+                if let Some(n) = pool.max_open
+                    && o.location != SqliteLocation::Memory
+                {
+                    o.pool_size = n.clamp(1, MAX_POOL_SIZE);
+                }
+                o.max_idle = pool.max_idle.or(o.max_idle);
+                o.max_lifetime = pool.max_lifetime.or(o.max_lifetime);
+                o.busy_timeout = options.sqlite_busy_timeout.unwrap_or(o.busy_timeout);
+                o.cache_size_kib = options.sqlite_cache_size_kib.or(o.cache_size_kib);
+                o.synchronous = options.sqlite_synchronous.unwrap_or(o.synchronous);
+            }
+            DatabaseUri::Postgres(o) => {
+                if let Some(n) = pool.max_open {
+                    o.pool_size = n.clamp(1, MAX_POOL_SIZE);
+                }
+                o.max_idle = pool.max_idle.or(o.max_idle);
+                o.max_lifetime = pool.max_lifetime.or(o.max_lifetime);
+            }
+        }
+    }
 }
 
 fn parse_sqlite(rest: &str) -> std::result::Result<SqliteOptions, String> {
@@ -165,6 +272,18 @@ fn parse_sqlite(rest: &str) -> std::result::Result<SqliteOptions, String> {
                     .parse()
                     .map_err(|_| format!("busy_timeout must be milliseconds, got {value:?}"))?;
                 opts.busy_timeout = Duration::from_millis(ms);
+            }
+            "cache_size" | "_cache_size" => {
+                let kib: u32 = value
+                    .parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| format!("cache_size must be KiB above 0, got {value:?}"))?;
+                opts.cache_size_kib = Some(kib);
+            }
+            "_synchronous" | "_sync" | "synchronous" => {
+                opts.synchronous = SqliteSynchronous::parse(value)
+                    .ok_or_else(|| format!("synchronous must be full or normal, got {value:?}"))?;
             }
             "mode" if value == "memory" => opts.location = SqliteLocation::Memory,
             "mode" if value == "rwc" => {}
@@ -229,6 +348,8 @@ fn parse_postgres(uri: &str) -> std::result::Result<PostgresOptions, String> {
     Ok(PostgresOptions {
         config,
         pool_size,
+        max_idle: None,
+        max_lifetime: None,
         tls,
     })
 }
@@ -304,6 +425,63 @@ mod tests {
     }
 
     #[test]
+    fn sqlite_tuning_from_uri_and_options() {
+        let o = sqlite("file:wa.db?cache_size=8192&_synchronous=normal");
+        assert_eq!(o.cache_size_kib, Some(8192));
+        assert_eq!(o.synchronous, SqliteSynchronous::Normal);
+        let mut uri = DatabaseUri::parse("file:wa.db?pool_size=2&_busy_timeout=250").unwrap();
+        uri.apply(&StoreOptions {
+            pool: PoolOptions {
+                max_open: Some(7),
+                max_idle: Some(3),
+                max_lifetime: Some(Duration::from_secs(60)),
+            },
+            sqlite_busy_timeout: Some(Duration::from_secs(2)),
+            sqlite_cache_size_kib: Some(100),
+            sqlite_synchronous: Some(SqliteSynchronous::Normal),
+        });
+        let DatabaseUri::Sqlite(o) = uri else {
+            panic!("not SQLite")
+        };
+        assert_eq!(
+            (o.pool_size, o.max_idle, o.max_lifetime, o.busy_timeout),
+            (
+                7,
+                Some(3),
+                Some(Duration::from_secs(60)),
+                Duration::from_secs(2)
+            )
+        );
+        assert_eq!(
+            (o.cache_size_kib, o.synchronous),
+            (Some(100), SqliteSynchronous::Normal)
+        );
+        // Settings not given leave the URI's.
+        let mut uri = DatabaseUri::parse("file:wa.db?pool_size=2&_busy_timeout=250").unwrap();
+        uri.apply(&StoreOptions::default());
+        let DatabaseUri::Sqlite(o) = uri else {
+            panic!("not SQLite")
+        };
+        assert_eq!(
+            (o.pool_size, o.busy_timeout),
+            (2, Duration::from_millis(250))
+        );
+        let mut uri = DatabaseUri::parse("postgres://u@h/wa?pool_size=3").unwrap();
+        uri.apply(&StoreOptions {
+            pool: PoolOptions {
+                max_open: Some(5),
+                max_idle: Some(2),
+                max_lifetime: None,
+            },
+            ..StoreOptions::default()
+        });
+        let DatabaseUri::Postgres(o) = uri else {
+            panic!("not Postgres")
+        };
+        assert_eq!((o.pool_size, o.max_idle), (5, Some(2)));
+    }
+
+    #[test]
     fn postgres_forms() {
         for uri in [
             "postgres://u:p@localhost:5432/wa",
@@ -336,6 +514,8 @@ mod tests {
             "file:wa.db?pool_size=lots",
             "file:wa.db?_busy_timeout=soon",
             "file:wa.db?mode=ro",
+            "file:wa.db?cache_size=0",
+            "file:wa.db?_synchronous=off",
             "postgres://u@h/db?pool_size=0",
             "postgres://u@h:notaport/db",
             "postgres://u@h/db?nonsense_option=1",

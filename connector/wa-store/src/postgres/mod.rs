@@ -7,6 +7,7 @@ mod events;
 mod messages;
 mod migrate;
 mod outbox;
+mod retention;
 mod signal;
 pub mod tls;
 mod webhooks;
@@ -14,7 +15,9 @@ mod webhooks;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use deadpool_postgres::{
+    GenericClient, Hook, HookError, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime,
+};
 use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{FromSql, ToSql};
@@ -30,6 +33,9 @@ use crate::uri::PostgresOptions;
 const POOL_WAIT: Duration = Duration::from_secs(30);
 /// How long to wait for a new connection to be established.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often idle connections beyond `max_idle`, or older than `max_lifetime`, are
+/// closed (at most; a shorter lifetime checks more often).
+const REAP_EVERY: Duration = Duration::from_secs(5);
 
 /// A store in one PostgreSQL database, used through a connection pool.
 #[derive(Debug, Clone)]
@@ -60,13 +66,27 @@ impl PostgresStore {
                 recycling_method: RecyclingMethod::Fast,
             },
         );
-        let pool = Pool::builder(manager)
+        let mut builder = Pool::builder(manager)
             .max_size(options.pool_size)
             .runtime(Runtime::Tokio1)
             .wait_timeout(Some(POOL_WAIT))
-            .create_timeout(Some(CONNECT_TIMEOUT))
-            .build()
-            .map_err(StoreError::backend)?;
+            .create_timeout(Some(CONNECT_TIMEOUT));
+        if let Some(lifetime) = options.max_lifetime {
+            // A connection past its lifetime is dropped instead of lent again.
+            builder = builder.pre_recycle(Hook::sync_fn(move |_, metrics| {
+                if metrics.age() >= lifetime {
+                    Err(HookError::message(
+                        "connection reached DB_CONN_MAX_LIFETIME",
+                    ))
+                } else {
+                    Ok(())
+                }
+            }));
+        }
+        let pool = builder.build().map_err(StoreError::backend)?;
+        if options.max_idle.is_some() || options.max_lifetime.is_some() {
+            spawn_reaper(&pool, options.max_idle, options.max_lifetime);
+        }
         let store = PostgresStore { pool };
         let mut client = store.client().await?;
         let version = migrate::migrate(&mut client).await?;
@@ -91,6 +111,39 @@ impl PostgresStore {
     async fn client(&self) -> Result<deadpool_postgres::Object> {
         self.pool.get().await.map_err(StoreError::backend)
     }
+}
+
+/// Closes, every little while, idle connections beyond `max_idle` and those older
+/// than `max_lifetime`; stops when the pool is dropped.
+fn spawn_reaper(pool: &Pool, max_idle: Option<usize>, max_lifetime: Option<Duration>) {
+    let every = max_lifetime
+        .map(|l| (l / 2).max(Duration::from_millis(100)))
+        .unwrap_or(REAP_EVERY)
+        .min(REAP_EVERY);
+    let weak = pool.weak();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let Some(pool) = weak.upgrade() else { return };
+            let mut kept = 0;
+            let reaped = pool.retain(|_, metrics| {
+                let young = max_lifetime.is_none_or(|l| metrics.age() < l);
+                let room = max_idle.is_none_or(|max| kept < max);
+                if young && room {
+                    kept += 1;
+                }
+                young && room
+            });
+            if !reaped.removed.is_empty() {
+                tracing::debug!(
+                    closed = reaped.removed.len(),
+                    "closed idle PostgreSQL connections"
+                );
+            }
+        }
+    });
 }
 
 /// Maps driver errors; uniqueness violations are mapped by callers that know the key.

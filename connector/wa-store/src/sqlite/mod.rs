@@ -8,6 +8,7 @@ mod messages;
 mod migrate;
 mod outbox;
 mod pool;
+mod retention;
 mod signal;
 mod webhooks;
 
@@ -26,7 +27,7 @@ use crate::settings::{self, SettingsStore};
 use crate::time::{from_millis, now_millis, to_millis};
 use crate::uri::{SqliteLocation, SqliteOptions};
 
-use pool::{Opener, Pool};
+use pool::{Limits, Opener, Pool};
 
 /// A store in one SQLite database, used through a small pool of connections.
 #[derive(Debug)]
@@ -55,6 +56,8 @@ impl SqliteStore {
                     target: path.clone(),
                     uri: false,
                     busy_timeout: options.busy_timeout,
+                    cache_size_kib: options.cache_size_kib,
+                    synchronous: options.synchronous,
                 };
                 (opener, None)
             }
@@ -71,6 +74,8 @@ impl SqliteStore {
                     target: PathBuf::from(name),
                     uri: true,
                     busy_timeout: options.busy_timeout,
+                    cache_size_kib: options.cache_size_kib,
+                    synchronous: options.synchronous,
                 };
                 let anchor = opener.open()?;
                 (opener, Some(Mutex::new(anchor)))
@@ -81,6 +86,11 @@ impl SqliteStore {
         let (first, version) = tokio::task::spawn_blocking(move || -> Result<_> {
             let mut conn = setup.open()?;
             if is_file {
+                // Lets deletes hand pages back with `PRAGMA incremental_vacuum`. Takes
+                // effect only while the database is still empty (a new file); an
+                // existing one keeps its mode until a full VACUUM.
+                conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL;")
+                    .map_err(map_err)?;
                 let mode: String = conn
                     .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
                     .map_err(map_err)?;
@@ -89,13 +99,23 @@ impl SqliteStore {
                 }
             }
             let version = migrate::migrate(&mut conn, migrations::SQLITE)?;
+            // Statistics for the planner, cheap when nothing changed.
+            conn.execute_batch("PRAGMA optimize;").map_err(map_err)?;
             Ok((conn, version))
         })
         .await
         .map_err(StoreError::backend)??;
         tracing::debug!(location = ?options.location, version, "opened SQLite store");
         Ok(SqliteStore {
-            pool: Pool::new(opener, options.pool_size, first),
+            pool: Pool::new(
+                opener,
+                Limits {
+                    size: options.pool_size,
+                    max_idle: options.max_idle,
+                    max_lifetime: options.max_lifetime,
+                },
+                first,
+            ),
             location: options.location,
             _memory_anchor: anchor,
         })
@@ -104,6 +124,40 @@ impl SqliteStore {
     /// Where the database lives.
     pub fn location(&self) -> &SqliteLocation {
         &self.location
+    }
+
+    /// A pragma's value as a pooled connection sees it (`"journal_mode"` →
+    /// `"wal"`), for diagnostics: shows the settings really applied. Only pragma
+    /// names (letters and `_`) are accepted.
+    pub async fn pragma(&self, name: &str) -> Result<String> {
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphabetic() || c == '_') {
+            return Err(StoreError::InvalidInput(format!(
+                "not a pragma name: {name:?}"
+            )));
+        }
+        let sql = format!("PRAGMA {name}");
+        self.pool
+            .run(move |conn| {
+                conn.query_row(&sql, [], |r| {
+                    r.get::<_, rusqlite::types::Value>(0).map(|v| match v {
+                        rusqlite::types::Value::Integer(n) => n.to_string(),
+                        rusqlite::types::Value::Text(t) => t,
+                        other => format!("{other:?}"),
+                    })
+                })
+                .map_err(map_err)
+            })
+            .await
+    }
+
+    /// Unused connections the pool keeps right now (at most `max_idle`).
+    pub fn idle_connections(&self) -> usize {
+        self.pool.idle()
+    }
+
+    /// Connections opened since the store was (shows `max_lifetime` reopening them).
+    pub fn connections_opened(&self) -> u64 {
+        self.pool.opened()
     }
 }
 
