@@ -7,14 +7,22 @@
 //! * [`mac`]: value, index, snapshot and patch MACs;
 //! * [`patch`]: decoding (verify + decrypt + LT-hash update) and encoding of patches;
 //! * [`snapshot`]: whole-collection snapshots and external blobs (snapshot bodies and
-//!   external mutations), fetched by the caller and verified here.
+//!   external mutations), fetched by the caller and verified here;
+//! * [`sync`]: the `w:sync:app:state` stanzas (fetch, upload, answers, `server_sync`);
+//! * [`actions`]: the chat actions (star, pin, archive, …) as mutations;
+//! * [`key_share`]: the sync keys the phone shares with linked devices.
 
+pub mod actions;
+pub mod key_share;
 pub mod keys;
 pub mod lthash;
 pub mod mac;
 pub mod patch;
 pub mod snapshot;
+pub mod sync;
 
+pub use actions::{ChatAction, MessageRef};
+pub use key_share::{SyncKey, key_share_message, shared_keys};
 pub use keys::MutationKeys;
 pub use lthash::LtHash;
 pub use patch::{
@@ -23,3 +31,4 @@ pub use patch::{
 pub use snapshot::{
     decode_patch_with, decode_snapshot, decode_snapshot_reference, open_external_blob,
 };
+pub use sync::{Collection, CollectionAnswer, CollectionRequest};
