@@ -176,6 +176,9 @@ pub struct ConnectorOptions {
     pub auto_download_media: bool,
     /// Where messages sent, received and failed, and reconnects, are counted.
     pub metrics: crate::metrics::Metrics,
+    /// How fast each account's outbox may send (protects the number from
+    /// WhatsApp's spam detection); `None`: as fast as the server acks.
+    pub send_rate: Option<crate::rate_limit::RateLimit>,
 }
 
 impl Default for ConnectorOptions {
@@ -191,6 +194,7 @@ impl Default for ConnectorOptions {
             media: None,
             auto_download_media: true,
             metrics: crate::metrics::Metrics::default(),
+            send_rate: None,
         }
     }
 }
@@ -662,8 +666,13 @@ impl AccountManager {
         let span = info_span!("account", account = %id);
         // The sender lives as long as the account's status channel: it ends with the task.
         let _outbox = tokio::spawn(
-            send::run_outbox(messaging, handle.requester.clone(), status_rx.clone())
-                .instrument(span.clone()),
+            send::run_outbox(
+                messaging,
+                handle.requester.clone(),
+                status_rx.clone(),
+                crate::rate_limit::Pacer::new(self.opts.send_rate, self.clock.clone()),
+            )
+            .instrument(span.clone()),
         );
         let _events = tokio::spawn(
             crate::connection_events::watch_account(self.store.clone(), id.clone(), status_rx)

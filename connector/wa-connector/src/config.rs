@@ -216,6 +216,47 @@ pub struct ServeConfig {
     /// arrives (GOWA's setting); when off, media is fetched on demand.
     #[arg(long = "auto-download-media", env = "WHATSAPP_AUTO_DOWNLOAD_MEDIA", default_value_t = true, action = clap::ArgAction::Set)]
     pub auto_download_media: bool,
+
+    /// API requests one client (API key, basic-auth user, or remote address
+    /// when the API is open) may make per minute; more get 429 with
+    /// `Retry-After`. 0: no limit. `/health`, `/ready`, `/metrics` are exempt.
+    #[arg(
+        long = "rate-limit-requests-per-minute",
+        env = "RATE_LIMIT_REQUESTS_PER_MINUTE",
+        default_value_t = 0
+    )]
+    pub rate_limit_requests_per_minute: u32,
+
+    /// API requests a client may make at once, above its per-minute rate.
+    #[arg(
+        long = "rate-limit-burst",
+        env = "RATE_LIMIT_BURST",
+        default_value_t = 20
+    )]
+    pub rate_limit_burst: u32,
+
+    /// Messages each account sends per minute at most; sends beyond it stay
+    /// queued and go out at this pace. Well under the 50–100 a minute that get
+    /// numbers flagged. 0: no pacing.
+    #[arg(
+        long = "whatsapp-rate-limit-messages-per-minute",
+        env = "WHATSAPP_RATE_LIMIT_MESSAGES_PER_MINUTE",
+        default_value_t = 20
+    )]
+    pub send_rate_per_minute: u32,
+
+    /// Messages an idle account may send at once before the pace applies.
+    #[arg(
+        long = "whatsapp-rate-limit-burst",
+        env = "WHATSAPP_RATE_LIMIT_BURST",
+        default_value_t = 5
+    )]
+    pub send_rate_burst: u32,
+
+    /// Serve CPU profiles at `GET /debug/pprof/profile?seconds=N` (pprof
+    /// protobuf, at most 120 s) to callers with the API's credentials.
+    #[arg(long = "pprof", env = "PPROF_ENABLED", default_value_t = false, action = clap::ArgAction::Set)]
+    pub pprof: bool,
 }
 
 fn parse_server_url(value: &str) -> Result<url::Url, String> {
@@ -320,6 +361,19 @@ impl ServeConfig {
     /// Everyone who may call the API: the basic-auth accounts and the API keys.
     pub fn credentials(&self) -> api_auth::Credentials {
         api_auth::Credentials::new(self.basic_auth.0.clone(), self.api_keys.0.clone())
+    }
+
+    /// The per-client API rate limit, if any.
+    pub fn api_rate_limit(&self) -> Option<crate::rate_limit::RateLimit> {
+        crate::rate_limit::RateLimit::new(
+            self.rate_limit_requests_per_minute,
+            self.rate_limit_burst,
+        )
+    }
+
+    /// Each account's send pace, if any.
+    pub fn send_rate(&self) -> Option<crate::rate_limit::RateLimit> {
+        crate::rate_limit::RateLimit::new(self.send_rate_per_minute, self.send_rate_burst)
     }
 
     /// The webhook settings the fan-out uses.
@@ -519,6 +573,34 @@ mod tests {
         assert!(parse_trust_root(&format!("{hex}:x")).is_err());
         assert!(parse_account_id("main").is_ok());
         assert!(parse_account_id("a b").is_err());
+    }
+
+    #[test]
+    fn traffic_defaults_pace_accounts_and_leave_clients_unlimited() {
+        let serve = |args: &[&str]| {
+            let cli = Cli::try_parse_from([&["wa-connector", "serve"], args].concat()).unwrap();
+            let Command::Serve(config) = cli.command;
+            config
+        };
+        let defaults = serve(&[]);
+        assert_eq!(
+            defaults.send_rate(),
+            crate::rate_limit::RateLimit::new(20, 5)
+        );
+        assert_eq!(defaults.api_rate_limit(), None);
+        assert!(!defaults.pprof);
+        let set = serve(&[
+            "--rate-limit-requests-per-minute=120",
+            "--rate-limit-burst=4",
+            "--whatsapp-rate-limit-messages-per-minute=0",
+            "--pprof=true",
+        ]);
+        assert_eq!(
+            set.api_rate_limit(),
+            crate::rate_limit::RateLimit::new(120, 4)
+        );
+        assert_eq!(set.send_rate(), None);
+        assert!(set.pprof);
     }
 
     #[test]

@@ -1,8 +1,9 @@
-//! The connector's HTTP front: accepts connections, applies basic auth, and
-//! hands each request to the REST API component (or to the connector's own
-//! monitoring endpoints), counting it in the metrics.
+//! The connector's HTTP front: accepts connections, applies basic auth and the
+//! per-client rate limit, and hands each request to the REST API component (or
+//! to the connector's own monitoring endpoints), counting it in the metrics.
 
 use std::convert::Infallible;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,6 +26,21 @@ use crate::config::Secret;
 use crate::gateway::Gateway;
 use crate::internal_api;
 use crate::monitoring::Monitoring;
+use crate::profiling;
+use crate::rate_limit::KeyedLimiter;
+
+/// Who may call the API and how often.
+#[derive(Debug)]
+pub struct Access {
+    /// The accepted credentials (empty: the API is open).
+    pub credentials: Credentials,
+    /// Requests per client (API key, basic-auth user, or remote address when
+    /// the API is open); `None`: unlimited.
+    pub rate_limit: Option<KeyedLimiter>,
+    /// Serve CPU profiles at [`profiling::PROFILE_PATH`] (to authenticated
+    /// callers); off: that path is an unknown route like any other.
+    pub pprof: bool,
+}
 
 /// How long in-flight requests may take to finish once shutdown begins.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -35,7 +51,7 @@ pub async fn serve(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
     component: Arc<HttpComponent>,
-    auth: Arc<Credentials>,
+    auth: Arc<Access>,
     internal: Option<Arc<InternalEndpoint>>,
     monitoring: Arc<Monitoring>,
     shutdown: impl Future<Output = ()>,
@@ -75,7 +91,7 @@ pub async fn serve(
                 let response = if request.uri().path().starts_with(internal_api::PREFIX) {
                     answer_internal(internal.as_deref(), request).await
                 } else {
-                    answer(&component, &auth, &monitoring, request).await
+                    answer(&component, &auth, &monitoring, peer.ip(), request).await
                 };
                 observed.finish(&monitoring, response.status());
                 Ok::<_, Infallible>(response)
@@ -213,10 +229,12 @@ impl Observed {
 
 async fn answer(
     component: &HttpComponent,
-    auth: &Credentials,
+    access: &Access,
     monitoring: &Monitoring,
+    peer: IpAddr,
     request: http::Request<hyper::body::Incoming>,
 ) -> HttpResponse {
+    let auth = &access.credentials;
     let own = monitoring.endpoint(request.uri().path());
     // Liveness and readiness probes carry no credentials (and `/metrics`
     // with METRICS_PUBLIC); everything else is the API.
@@ -228,13 +246,26 @@ async fn answer(
                 .get(name)
                 .and_then(|value| value.to_str().ok())
         };
-        match auth.authenticate(
+        let principal = match auth.authenticate(
             header(http::header::AUTHORIZATION.as_str()),
             header(API_KEY_HEADER),
         ) {
-            Some(principal) => tracing::trace!(?principal, "authenticated"),
+            Some(principal) => principal,
             None => return unauthorized(auth),
+        };
+        tracing::trace!(?principal, "authenticated");
+        // The monitoring endpoints stay reachable however busy a client is:
+        // a scraper sharing the API's credentials must not be starved.
+        if own.is_none()
+            && request.uri().path() != profiling::PROFILE_PATH
+            && let Some(limiter) = &access.rate_limit
+            && let Err(wait) = limiter.check(&client_key(&principal, peer))
+        {
+            return too_many_requests(wait);
         }
+    }
+    if access.pprof && request.uri().path() == profiling::PROFILE_PATH {
+        return profile_response(request.uri().query()).await;
     }
     if let Some(endpoint) = own {
         return monitoring
@@ -298,6 +329,66 @@ fn host_error_response(error: &HostError) -> HttpResponse {
             "INTERNAL_SERVER_ERROR",
             "the request failed inside the gateway",
         ),
+    }
+}
+
+/// The bucket a request is counted in: its API key's or user's name, or its
+/// remote address when the API is open.
+fn client_key(principal: &api_auth::Principal<'_>, peer: IpAddr) -> String {
+    match principal {
+        api_auth::Principal::Key(name) => format!("key:{name}"),
+        api_auth::Principal::User(name) => format!("user:{name}"),
+        api_auth::Principal::Anyone => format!("ip:{peer}"),
+    }
+}
+
+/// A 429 in the envelope, with `Retry-After` in whole seconds (rounded up, so
+/// a client that waits that long finds a token).
+fn too_many_requests(wait: Duration) -> HttpResponse {
+    let seconds = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+    let mut response = envelope_response(
+        StatusCode::TOO_MANY_REQUESTS,
+        "TOO_MANY_REQUESTS",
+        &format!("rate limit exceeded: retry in {seconds} s"),
+    );
+    response
+        .headers_mut()
+        .insert(http::header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
+}
+
+/// A CPU profile of the process over the requested seconds, as pprof protobuf.
+async fn profile_response(query: Option<&str>) -> HttpResponse {
+    match profiling::cpu_profile(profiling::requested_seconds(query)).await {
+        Ok(bytes) => {
+            let mut response = http::Response::new(
+                Full::new(Bytes::from(bytes))
+                    .map_err(|never: Infallible| match never {})
+                    .boxed_unsync(),
+            );
+            response.headers_mut().insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            );
+            response.headers_mut().insert(
+                http::header::CONTENT_DISPOSITION,
+                HeaderValue::from_static("attachment; filename=\"profile.pb\""),
+            );
+            response
+        }
+        Err(profiling::ProfileError::Busy) => envelope_response(
+            StatusCode::CONFLICT,
+            "CONFLICT",
+            "a profile is already being taken; try again when it is done",
+        ),
+        Err(error) => {
+            tracing::error!(%error, "CPU profile failed");
+            envelope_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL_SERVER_ERROR",
+                &error.to_string(),
+            )
+        }
     }
 }
 

@@ -21,6 +21,8 @@ pub mod monitoring;
 pub mod pairing;
 pub mod prekeys;
 pub mod presence;
+pub mod profiling;
+pub mod rate_limit;
 pub mod readiness;
 pub mod receipts;
 pub mod receive;

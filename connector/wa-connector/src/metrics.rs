@@ -66,6 +66,16 @@ struct AccountLabels {
     account: String,
 }
 
+/// Upper bounds (seconds) of the media processing histogram: a short voice
+/// note (~0.1 s) to a long video at a slow preset.
+const MEDIA_BUCKETS: [f64; 11] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0];
+
+/// Labels of a media conversion: what was made (`voice_note`, `video`, ...).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MediaLabels {
+    kind: &'static str,
+}
+
 /// Labels of a webhook attempt.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabels {
@@ -146,6 +156,7 @@ struct Inner {
     webhook_pending: Gauge,
     webhook_dead_letters: Gauge,
     store_up: Gauge,
+    media_processing: Family<MediaLabels, Histogram, fn() -> Histogram>,
     /// One scrape at a time: sampled gauges are cleared and refilled.
     scrape: tokio::sync::Mutex<()>,
 }
@@ -241,6 +252,13 @@ impl Default for Inner {
             "1 when the store answered this scrape's queries, else 0",
             store_up.clone(),
         );
+        let media_processing: Family<MediaLabels, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(|| Histogram::new(MEDIA_BUCKETS));
+        registry.register(
+            "whatsapp_media_processing_duration_seconds",
+            "Time spent converting media with ffmpeg (successful or not), by kind",
+            media_processing.clone(),
+        );
         registry.register_collector(Box::new(process::ProcessCollector));
         Self {
             registry,
@@ -258,6 +276,7 @@ impl Default for Inner {
             webhook_pending,
             webhook_dead_letters,
             store_up,
+            media_processing,
             scrape: tokio::sync::Mutex::new(()),
         }
     }
@@ -335,6 +354,14 @@ impl Metrics {
         if let Some(elapsed) = elapsed {
             i.webhook_duration.observe(elapsed.as_secs_f64());
         }
+    }
+
+    /// Records how long one media conversion of `kind` took.
+    pub fn media_processed(&self, kind: &'static str, elapsed: Duration) {
+        self.inner
+            .media_processing
+            .get_or_create(&MediaLabels { kind })
+            .observe(elapsed.as_secs_f64());
     }
 
     /// The exposition text: `sample` applied to the sampled gauges, then

@@ -35,6 +35,7 @@ use wa_store::{
 use crate::accounts::{AccountState, AccountStatus};
 use crate::events;
 use crate::messaging::Messaging;
+use crate::rate_limit::Pacer;
 use crate::receive::address;
 use crate::requests::{DEFAULT_REQUEST_TIMEOUT, Expect, RequestError, Requester};
 use crate::signal_state::Needs;
@@ -76,10 +77,13 @@ fn retry_delay(attempts: u32) -> Duration {
 }
 
 /// Runs until the account's status channel closes (the account task ended).
+/// Sends are paced by `pacer` (the account's messages-per-minute budget): an
+/// entry beyond it stays queued until a token is there, then goes out.
 pub async fn run_outbox(
     m: Arc<Messaging>,
     requester: Requester,
     mut status: watch::Receiver<AccountStatus>,
+    mut pacer: Pacer,
 ) {
     loop {
         if status
@@ -116,6 +120,7 @@ pub async fn run_outbox(
             continue;
         }
         for entry in due {
+            pacer.wait().await;
             let result = send_entry(&m, &requester, &entry).await;
             let connection_lost = matches!(
                 result,

@@ -64,6 +64,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
             media: Some(media.clone()),
             auto_download_media: config.auto_download_media,
             metrics: metrics.clone(),
+            send_rate: config.send_rate(),
             ..ConnectorOptions::default()
         },
     ));
@@ -138,7 +139,13 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
         listener,
         tls,
         Arc::new(component),
-        Arc::new(config.credentials()),
+        Arc::new(http_server::Access {
+            credentials: config.credentials(),
+            rate_limit: config.api_rate_limit().map(|limit| {
+                crate::rate_limit::KeyedLimiter::new(limit, Arc::new(crate::clock::SystemClock))
+            }),
+            pprof: config.pprof,
+        }),
         internal.map(Arc::new),
         Arc::new(crate::monitoring::Monitoring::new(
             metrics,

@@ -277,12 +277,14 @@ impl Gateway {
         // Voice notes are always re-encoded: phones play only Opus in OGG, and
         // the conversion measures the duration they show.
         let (key, mime, seconds, waveform) = if media.voice_note {
-            let note = crate::transcode::voice_note(store, &key)
-                .await
-                .map_err(|e| match e {
-                    TranscodeFailure::BadInput(_) => GatewayError::InvalidInput(e.to_string()),
-                    e => GatewayError::Unavailable(e.to_string()),
-                })?;
+            let started = std::time::Instant::now();
+            let note = crate::transcode::voice_note(store, &key).await;
+            self.metrics
+                .media_processed("voice_note", started.elapsed());
+            let note = note.map_err(|e| match e {
+                TranscodeFailure::BadInput(_) => GatewayError::InvalidInput(e.to_string()),
+                e => GatewayError::Unavailable(e.to_string()),
+            })?;
             (note.key, note.mime, Some(note.seconds), Some(note.waveform))
         } else {
             (

@@ -56,6 +56,8 @@ fn spawn(
         .env("WA_PRINT_QR", "false")
         .env("RUST_LOG", "info,wa_connector=debug")
         .env("NO_COLOR", "1")
+        // Tests send in bursts; the ones about pacing set their own.
+        .env("WHATSAPP_RATE_LIMIT_MESSAGES_PER_MINUTE", "0")
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     if let Some(cache) = std::env::var_os("WA_COMPONENT_CACHE") {
