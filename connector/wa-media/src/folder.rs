@@ -157,6 +157,13 @@ impl MediaStore for FolderStore {
         }
     }
 
+    async fn delete_older_than(&self, before: std::time::SystemTime, limit: u32) -> Result<u64> {
+        let root = self.root.clone();
+        tokio::task::spawn_blocking(move || delete_older_than(&root, before, limit as usize))
+            .await
+            .map_err(MediaError::backend)?
+    }
+
     async fn size(&self, key: &MediaKey) -> Result<u64> {
         let path = self.path_of(key)?;
         let meta = tokio::fs::metadata(&path)
@@ -169,4 +176,46 @@ impl MediaStore for FolderStore {
         }
         Ok(meta.len())
     }
+}
+
+/// Walks the blobs under `root` (not `.tmp`) and deletes up to `limit` files last
+/// modified before `before`; folders left empty stay (later blobs reuse them).
+fn delete_older_than(root: &Path, before: std::time::SystemTime, limit: usize) -> Result<u64> {
+    let mut deleted = 0;
+    let mut folders = vec![root.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        let entries = match std::fs::read_dir(&folder) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(MediaError::backend(e)),
+        };
+        for entry in entries {
+            if deleted >= limit {
+                return Ok(deleted as u64);
+            }
+            let entry = entry.map_err(MediaError::backend)?;
+            let kind = entry.file_type().map_err(MediaError::backend)?;
+            if kind.is_dir() {
+                if folder != root || entry.file_name() != TMP_DIR {
+                    folders.push(entry.path());
+                }
+                continue;
+            }
+            if !kind.is_file() {
+                continue;
+            }
+            let modified = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .map_err(MediaError::backend)?;
+            if modified < before {
+                match std::fs::remove_file(entry.path()) {
+                    Ok(()) => deleted += 1,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(MediaError::backend(e)),
+                }
+            }
+        }
+    }
+    Ok(deleted as u64)
 }

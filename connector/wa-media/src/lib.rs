@@ -59,6 +59,11 @@ pub trait MediaStore: Send + Sync + fmt::Debug {
     /// The blob's size in bytes; [`MediaError::NotFound`] if absent.
     async fn size(&self, key: &MediaKey) -> Result<u64>;
 
+    /// Deletes up to `limit` blobs last written before `before` (retention); returns
+    /// how many went (fewer than `limit`: none older is left). Half-written uploads
+    /// are not blobs and are never touched.
+    async fn delete_older_than(&self, before: std::time::SystemTime, limit: u32) -> Result<u64>;
+
     /// Stores a small in-memory body (thumbnails, tests).
     async fn put_bytes(&self, key: &MediaKey, bytes: &[u8]) -> Result<u64> {
         let mut body = bytes;

@@ -381,6 +381,51 @@ impl MediaStore for S3Store {
         Ok(())
     }
 
+    async fn delete_older_than(&self, before: std::time::SystemTime, limit: u32) -> Result<u64> {
+        // Listing pages through every object under the prefix; only the old ones
+        // (up to `limit`) are deleted, one request each, so a batch stays short.
+        let mut old = Vec::new();
+        let mut token = None;
+        'pages: loop {
+            let mut list = self.client.list_objects_v2().bucket(&self.bucket);
+            if !self.prefix.is_empty() {
+                list = list.prefix(&self.prefix);
+            }
+            let page = list
+                .set_continuation_token(token.take())
+                .send()
+                .await
+                .map_err(|e| s3_error("ListObjectsV2", e))?;
+            for object in page.contents() {
+                let written = object
+                    .last_modified()
+                    .and_then(|t| std::time::SystemTime::try_from(*t).ok());
+                if let (Some(key), Some(written)) = (object.key(), written)
+                    && written < before
+                {
+                    old.push(key.to_owned());
+                    if old.len() >= limit as usize {
+                        break 'pages;
+                    }
+                }
+            }
+            match page.next_continuation_token() {
+                Some(next) if page.is_truncated() == Some(true) => token = Some(next.to_owned()),
+                _ => break,
+            }
+        }
+        for key in &old {
+            self.client
+                .delete_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .send()
+                .await
+                .map_err(|e| s3_error("DeleteObject", e))?;
+        }
+        Ok(old.len() as u64)
+    }
+
     async fn size(&self, key: &MediaKey) -> Result<u64> {
         let out = self
             .client
