@@ -2,6 +2,7 @@
 #![warn(missing_docs)]
 
 mod account;
+mod app_state;
 mod changes;
 mod contacts;
 mod device;
@@ -29,6 +30,10 @@ use std::sync::Arc;
 pub use account::{
     Account, AccountId, AccountPatch, AccountStatus, AccountStore, MAX_ACCOUNT_ID_LEN,
     MAX_TEXT_LEN, NewAccount,
+};
+pub use app_state::{
+    APP_STATE_HASH_LEN, APP_STATE_MAC_LEN, AppStateCollection, AppStateKey, AppStateSave,
+    AppStateStore, MAX_APP_STATE_KEY_DATA_LEN, MAX_APP_STATE_KEY_ID_LEN, MAX_COLLECTION_NAME_LEN,
 };
 pub use changes::{ChangeStore, Changes, CommitOutcome};
 pub use contacts::{Contact, ContactStore, ContactUpdate, DeviceList, MAX_DEVICES_PER_USER};
@@ -79,6 +84,7 @@ pub trait Store:
     + ChangeStore
     + WebhookStore
     + RetentionStore
+    + AppStateStore
 {
     /// The backend's tag (`"sqlite"`, `"postgres"`), for logs and diagnostics.
     fn kind(&self) -> &'static str;
@@ -87,8 +93,9 @@ pub trait Store:
 /// The traits to import so store methods can be called on a [`DynStore`].
 pub mod prelude {
     pub use crate::{
-        AccountStore, ChangeStore, ContactStore, DeviceStore, EventStore, MessageStore,
-        OutboxStore, RetentionStore, SettingsStore, SignalStateStore, Store, WebhookStore,
+        AccountStore, AppStateStore, ChangeStore, ContactStore, DeviceStore, EventStore,
+        MessageStore, OutboxStore, RetentionStore, SettingsStore, SignalStateStore, Store,
+        WebhookStore,
     };
 }
 

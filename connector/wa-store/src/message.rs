@@ -168,6 +168,10 @@ pub struct Chat {
     pub last_message_at: SystemTime,
     /// How many messages are stored for it.
     pub message_count: u64,
+    /// Pinned to the top of the chat list (app-state `pin_v1`).
+    pub pinned: bool,
+    /// Archived (app-state `archive`).
+    pub archived: bool,
 }
 
 /// Filters and pagination for [`MessageStore::list_messages`]; newest first.
@@ -602,7 +606,7 @@ impl ChatQuery {
     pub(crate) fn to_sql(&self, account: &AccountId, dialect: Dialect) -> Select {
         let mut q = Select::new(
             dialect,
-            "SELECT jid, name, last_message_at, message_count FROM chats",
+            "SELECT jid, name, last_message_at, message_count, pinned, archived FROM chats",
         );
         q.and("account_id = {}", Param::Text(account.as_str().to_owned()));
         if let Some(search) = self.search.as_deref().filter(|s| !s.is_empty()) {
@@ -618,14 +622,16 @@ impl ChatQuery {
     }
 }
 
-/// Converts a stored chat count; negative counts are corruption.
+/// A stored chat row: `(jid, name, last_message_at, message_count, pinned, archived)`.
+pub(crate) type ChatRow = (String, Option<String>, i64, i64, bool, bool);
+
+/// Converts a stored chat; negative counts are corruption.
 pub(crate) fn chat_from_db(
-    jid: String,
-    name: Option<String>,
-    last_message_at: i64,
-    count: i64,
+    (jid, name, last_message_at, count, pinned, archived): ChatRow,
 ) -> Result<Chat> {
     Ok(Chat {
+        pinned,
+        archived,
         jid,
         name,
         last_message_at: from_millis(last_message_at),

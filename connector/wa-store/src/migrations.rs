@@ -36,6 +36,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "webhooks",
         sql: include_str!("../migrations/sqlite/004_webhooks.sql"),
     },
+    Migration {
+        version: 5,
+        name: "app_state",
+        sql: include_str!("../migrations/sqlite/005_app_state.sql"),
+    },
 ];
 
 /// PostgreSQL's migrations, in order.
@@ -60,10 +65,15 @@ pub(crate) const POSTGRES: &[Migration] = &[
         name: "webhooks",
         sql: include_str!("../migrations/postgres/004_webhooks.sql"),
     },
+    Migration {
+        version: 5,
+        name: "app_state",
+        sql: include_str!("../migrations/postgres/005_app_state.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows (the same for every backend).
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// Which migration comes after `current`, if any.
 pub(crate) fn next_after(list: &'static [Migration], current: i64) -> Option<&'static Migration> {

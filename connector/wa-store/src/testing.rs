@@ -1116,6 +1116,8 @@ pub async fn chats_are_upserted_ordered_and_counted(store: DynStore) {
         name: name.map(Into::into),
         last_message_at: at(ms),
         message_count: count,
+        pinned: false,
+        archived: false,
     };
     let all = store.list_chats(&a, &ChatQuery::default()).await.unwrap();
     assert_eq!(

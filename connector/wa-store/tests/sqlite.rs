@@ -58,10 +58,11 @@ async fn file_uri_opens_wal_database_with_foreign_keys() {
             (1, "init".to_string()),
             (2, "devices".to_string()),
             (3, "messaging".to_string()),
-            (4, "webhooks".to_string())
+            (4, "webhooks".to_string()),
+            (5, "app_state".to_string())
         ]
     );
-    assert_eq!(wa_store::SCHEMA_VERSION, 4);
+    assert_eq!(wa_store::SCHEMA_VERSION, 5);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -251,7 +251,16 @@ impl MessageStore for PostgresStore {
         query_select(&client, &select)
             .await?
             .iter()
-            .map(|r| chat_from_db(get(r, 0)?, get(r, 1)?, get(r, 2)?, get(r, 3)?))
+            .map(|r| {
+                chat_from_db((
+                    get(r, 0)?,
+                    get(r, 1)?,
+                    get(r, 2)?,
+                    get(r, 3)?,
+                    get(r, 4)?,
+                    get(r, 5)?,
+                ))
+            })
             .collect()
     }
 

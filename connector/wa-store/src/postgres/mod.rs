@@ -1,5 +1,6 @@
 //! The PostgreSQL backend: for cloud deployments, pooled with deadpool.
 
+mod app_state;
 mod commit;
 mod contacts;
 mod device;

@@ -5,6 +5,7 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
 use super::{SqliteStore, load_account, map_err, unique_violation};
 use crate::account::{AccountId, AccountStatus};
+use crate::app_state::APP_STATE_TABLES;
 use crate::device::{
     DeviceCredentials, DeviceStore, MAX_PREKEY_ID, StoredPreKey, private_from_db,
     validate_prekey_id,
@@ -115,7 +116,7 @@ impl DeviceStore for SqliteStore {
                         [account.as_str()],
                     )
                     .map_err(map_err)?;
-                for table in SIGNAL_TABLES {
+                for table in SIGNAL_TABLES.iter().chain(&APP_STATE_TABLES) {
                     tx.execute(
                         &format!("DELETE FROM {table} WHERE account_id = ?1"),
                         [account.as_str()],

@@ -256,10 +256,17 @@ impl MessageStore for SqliteStore {
         self.pool
             .run(move |conn| {
                 query_select(conn, &select, |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
                 })?
                 .into_iter()
-                .map(|(jid, name, at, count)| chat_from_db(jid, name, at, count))
+                .map(chat_from_db)
                 .collect()
             })
             .await

@@ -1,5 +1,6 @@
 //! The SQLite backend: the embedded default, one file (WAL mode) next to the connector.
 
+mod app_state;
 mod commit;
 mod contacts;
 mod device;
