@@ -19,7 +19,8 @@ use crate::connection::{self, Shared};
 use crate::error::{ApiError, StartError};
 use crate::presence::ChatStateSent;
 use crate::state::{ConnCmd, State, unix_now};
-use crate::{media, pair_code, pairing};
+use crate::{app_state, media, pair_code, pairing};
+use wa_proto::appstate::{ChatAction, Collection, SyncKey};
 
 /// Serial of the simulator's test root (the intermediate names it as issuer).
 pub const ROOT_SERIAL: u32 = 0;
@@ -288,6 +289,25 @@ impl SimulatorHandle {
             .groups
             .get(&group.user)
             .map(|g| g.participants.keys().cloned().collect())
+    }
+
+    /// The account's app-state sync key, as its phone shares it with linked devices
+    /// (created on first use).
+    pub fn app_state_key(&self, phone: &str) -> SyncKey {
+        app_state::key(&mut self.shared.lock(), phone)
+    }
+
+    /// The phone changes something in the account's app state (pin, star, push name…):
+    /// stored and announced to every linked device with `server_sync`. Returns the
+    /// collection's new version.
+    pub fn push_app_state(&self, phone: &str, action: &ChatAction) -> u64 {
+        app_state::push_from_phone(&mut self.shared.lock(), phone, action)
+    }
+
+    /// The chat actions in the account's `collection`, oldest first, as the phone
+    /// decrypts them (what linked devices uploaded, and the phone's own).
+    pub fn app_state_actions(&self, phone: &str, collection: Collection) -> Vec<ChatAction> {
+        app_state::actions(&self.shared.lock(), phone, collection)
     }
 
     /// The account's last presence (`available` / `unavailable`), if it sent one.

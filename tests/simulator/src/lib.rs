@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
+mod app_state;
 mod config;
 mod connection;
 mod error;

@@ -9,8 +9,8 @@ use crate::connection::ConnState;
 use crate::error::StanzaError;
 use crate::state::{State, unix_now};
 use crate::{
-    groups, keepalive, media, pair_code, pairing, pictures, prekeys, presence, privacy, receipts,
-    routing, usync,
+    app_state, groups, keepalive, media, pair_code, pairing, pictures, prekeys, presence, privacy,
+    receipts, routing, usync,
 };
 
 /// What a handler sees: the locked state, its own connection, and where to put replies.
@@ -59,6 +59,7 @@ const IQ_ROUTES: &[(&str, bool, Handler)] = &[
     ("w:profile:picture", true, pictures::handle_iq),
     ("privacy", true, privacy::handle_iq),
     ("w:m", true, media::handle_iq),
+    (wa_proto::appstate::sync::XMLNS, true, app_state::handle_iq),
     // Accepted and answered with an empty result; the simulator keeps no state for them.
     ("passive", true, empty_result),
     ("urn:xmpp:whatsapp:push", true, empty_result),

@@ -1,6 +1,7 @@
 //! The simulator driven by the protocol crate's client state machine over real
 //! WebSockets on loopback.
 
+mod app_state;
 mod driver;
 mod faults;
 mod flows;

@@ -1,0 +1,259 @@
+//! `iq xmlns=w:sync:app:state`: each account's app-state collections. The server keeps
+//! every patch per account and collection, answers a sync with the patches after the
+//! requester's version, and takes an upload only on top of the current version
+//! (else `409 conflict` for that collection, as WhatsApp answers a stale device),
+//! then tells the account's other devices with a `server_sync` notification.
+//!
+//! The simulator also plays the primary phone, which holds the account's app-state
+//! sync key: every uploaded patch is verified and decrypted with it (patch MAC, value
+//! and index MACs, LT-hash), so a badly encoded patch is refused (`400`) instead of
+//! stored, and tests can read back what devices changed. The phone can push its own
+//! mutations too ([`push_from_phone`]).
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rand_core::{OsRng, RngCore};
+use tracing::{info, warn};
+use wa_proto::appstate::sync::{
+    self, CONFLICT_CODE, Collection, CollectionAnswer, CollectionRequest,
+};
+use wa_proto::appstate::{ChatAction, CollectionState, SyncKey, decode_patch, encode_patch};
+use wa_proto::binary::{Jid, Node};
+use wa_proto::proto::appstate as pb;
+
+use crate::error::StanzaError;
+use crate::router::{Ctx, iq_result};
+use crate::state::{State, random_token};
+
+/// Most patches one collection keeps (a bound on a test's memory, far above use).
+const MAX_PATCHES: usize = 10_000;
+
+/// One collection as the server (and the phone) sees it.
+#[derive(Debug, Default)]
+pub(crate) struct CollectionLog {
+    /// Verified state after the last patch (version, LT-hash, MAC map).
+    pub state: CollectionState,
+    /// Every patch, oldest first; patch `i` has version `i + 1`.
+    pub patches: Vec<pb::SyncdPatch>,
+    /// The chat actions the patches carried, oldest first (what tests read).
+    pub actions: Vec<ChatAction>,
+}
+
+/// One account's app state: the phone's sync key and the collections.
+#[derive(Debug)]
+pub(crate) struct AccountAppState {
+    /// The key the phone created and shares with its linked devices.
+    pub key: SyncKey,
+    /// Collections by name.
+    pub collections: BTreeMap<Collection, CollectionLog>,
+}
+
+impl AccountAppState {
+    fn new() -> Self {
+        let mut id = vec![0u8; 6];
+        OsRng.fill_bytes(&mut id[2..]);
+        let mut data = vec![0u8; 32];
+        OsRng.fill_bytes(&mut data);
+        AccountAppState {
+            key: SyncKey {
+                id,
+                data,
+                timestamp: now_ms(),
+            },
+            collections: BTreeMap::new(),
+        }
+    }
+}
+
+/// Every account's app state, by phone number.
+#[derive(Debug, Default)]
+pub(crate) struct AppStates {
+    accounts: HashMap<String, AccountAppState>,
+}
+
+impl AppStates {
+    /// The account's app state, created with a fresh phone key on first use.
+    pub fn account(&mut self, phone: &str) -> &mut AccountAppState {
+        self.accounts
+            .entry(phone.to_owned())
+            .or_insert_with(AccountAppState::new)
+    }
+
+    /// The account's app state, if any device or the phone ever used it.
+    pub fn get(&self, phone: &str) -> Option<&AccountAppState> {
+        self.accounts.get(phone)
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// `set` with `<sync>`: fetches and uploads, one answer per collection.
+pub(crate) fn handle_iq(ctx: &mut Ctx<'_>, node: &Node) -> Result<(), StanzaError> {
+    let me = ctx.me()?;
+    if node.attr_str("type").as_deref() != Some("set") {
+        return Err(StanzaError::NotImplemented);
+    }
+    let requests =
+        sync::parse_sync_request(node).map_err(|_| StanzaError::BadRequest("sync request"))?;
+    let mut answers = Vec::with_capacity(requests.len());
+    let mut changed = Vec::new();
+    for request in requests {
+        let answer = if request.patches.is_empty() {
+            fetch(ctx.state, &me.user, &request)
+        } else {
+            let answer = upload(ctx.state, &me.user, request);
+            if answer.error.is_none() {
+                changed.push((answer.collection, answer.version));
+            }
+            answer
+        };
+        answers.push(answer);
+    }
+    ctx.replies
+        .push(iq_result(node).child(sync::sync_answer(&answers)));
+    if !changed.is_empty() {
+        notify_devices(ctx.state, &me.user, Some(&me), &changed);
+    }
+    Ok(())
+}
+
+/// The patches after the requester's version (all of them for a fresh device: the
+/// simulator never makes snapshots, which a real server may send instead).
+fn fetch(state: &mut State, phone: &str, request: &CollectionRequest) -> CollectionAnswer {
+    let log = state
+        .app_state
+        .account(phone)
+        .collections
+        .entry(request.collection)
+        .or_default();
+    let from = usize::try_from(request.version)
+        .unwrap_or(usize::MAX)
+        .min(log.patches.len());
+    CollectionAnswer::patches(
+        request.collection,
+        log.state.version,
+        log.patches[from..].to_vec(),
+    )
+}
+
+/// Applies an uploaded patch on top of the current version, verified with the key.
+fn upload(state: &mut State, phone: &str, request: CollectionRequest) -> CollectionAnswer {
+    let collection = request.collection;
+    let account = state.app_state.account(phone);
+    let current = account
+        .collections
+        .get(&collection)
+        .map_or(0, |c| c.state.version);
+    if request.version != current {
+        info!(
+            phone,
+            %collection,
+            sent = request.version,
+            current,
+            "app-state upload on a stale version"
+        );
+        return CollectionAnswer::failed(collection, CONFLICT_CODE, "conflict");
+    }
+    let mut version = current;
+    for mut patch in request.patches {
+        version += 1;
+        patch.version = Some(pb::SyncdVersion {
+            version: Some(version),
+        });
+        if let Err(e) = apply(account, collection, patch) {
+            warn!(phone, %collection, error = %e, "app-state patch refused");
+            return CollectionAnswer::failed(collection, "400", "bad-request");
+        }
+    }
+    CollectionAnswer::patches(collection, version, Vec::new())
+}
+
+/// Verifies `patch` (version set) with the phone's key and appends it.
+fn apply(
+    account: &mut AccountAppState,
+    collection: Collection,
+    patch: pb::SyncdPatch,
+) -> Result<(), String> {
+    let log = account.collections.entry(collection).or_default();
+    if log.patches.len() >= MAX_PATCHES {
+        return Err("collection full".into());
+    }
+    let key = account.key.clone();
+    let (next, mutations) = decode_patch(&patch, collection.name(), &log.state, |id| {
+        (id == key.id.as_slice()).then(|| key.data.clone())
+    })
+    .map_err(|e| e.to_string())?;
+    log.state = next;
+    log.patches.push(patch);
+    log.actions
+        .extend(mutations.iter().filter_map(ChatAction::from_mutation));
+    Ok(())
+}
+
+/// Sends `server_sync` for `changed` to every device of the account but `except`
+/// (queued for offline devices, like any notification).
+fn notify_devices(
+    state: &mut State,
+    phone: &str,
+    except: Option<&Jid>,
+    changed: &[(Collection, u64)],
+) {
+    for device in state.devices_of(phone) {
+        if Some(&device) == except {
+            continue;
+        }
+        let node = sync::server_sync_notification(&random_token(8), changed)
+            .attr("t", crate::state::unix_now().to_string());
+        state.deliver(&device, node);
+    }
+}
+
+/// The phone changes something (pins a chat, stars a message…): encoded with its key
+/// on top of the collection, stored, and announced to every linked device. Returns the
+/// collection's new version.
+pub(crate) fn push_from_phone(state: &mut State, phone: &str, action: &ChatAction) -> u64 {
+    let collection = action.collection();
+    let account = state.app_state.account(phone);
+    let index = action.index_json();
+    let input = action.patch_input(&index, now_ms());
+    let base = account
+        .collections
+        .get(&collection)
+        .map(|c| c.state.clone())
+        .unwrap_or_default();
+    let (mut patch, after) = encode_patch(
+        &input,
+        &account.key.id,
+        &account.key.data,
+        &base,
+        &mut OsRng,
+    )
+    .expect("the phone's own patch encodes");
+    patch.version = Some(pb::SyncdVersion {
+        version: Some(after.version),
+    });
+    apply(account, collection, patch).expect("the phone's own patch verifies");
+    notify_devices(state, phone, None, &[(collection, after.version)]);
+    after.version
+}
+
+/// The actions stored for the account's `collection`, oldest first, decoded with the
+/// phone's key (for tests).
+pub(crate) fn actions(state: &State, phone: &str, collection: Collection) -> Vec<ChatAction> {
+    state
+        .app_state
+        .get(phone)
+        .and_then(|a| a.collections.get(&collection))
+        .map_or_else(Vec::new, |c| c.actions.clone())
+}
+
+/// The account's app-state sync key (created on first use), as the phone shares it.
+pub(crate) fn key(state: &mut State, phone: &str) -> SyncKey {
+    state.app_state.account(phone).key.clone()
+}
