@@ -8,23 +8,33 @@
 //! sync key: every uploaded patch is verified and decrypted with it (patch MAC, value
 //! and index MACs, LT-hash), so a badly encoded patch is refused (`400`) instead of
 //! stored, and tests can read back what devices changed. The phone can push its own
-//! mutations too ([`push_from_phone`]).
+//! mutations too ([`push_from_phone`]), and shares the key with each linked device
+//! once the device has published its pre-keys ([`share_key_with`]), as an end-to-end
+//! `APP_STATE_SYNC_KEY_SHARE` message, like a real phone after linking.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use prost::Message as _;
 use rand_core::{OsRng, RngCore};
 use tracing::{info, warn};
 use wa_proto::appstate::sync::{
     self, CONFLICT_CODE, Collection, CollectionAnswer, CollectionRequest,
 };
-use wa_proto::appstate::{ChatAction, CollectionState, SyncKey, decode_patch, encode_patch};
+use wa_proto::appstate::{
+    ChatAction, CollectionState, SyncKey, decode_patch, encode_patch, key_share_message,
+};
 use wa_proto::binary::{Jid, Node};
+use wa_proto::keys::KeyPair;
 use wa_proto::proto::appstate as pb;
+use wa_proto::signal::cipher::encrypt;
+use wa_proto::signal::keys::{LocalIdentity, generate_registration_id};
+use wa_proto::signal::session::SessionState;
+use wa_proto::signal::{CiphertextMessage, PreKeyBundle, PublicKey, SessionRecord, pad_message};
 
 use crate::error::StanzaError;
 use crate::router::{Ctx, iq_result};
-use crate::state::{State, random_token};
+use crate::state::{State, random_token, unix_now, user_jid};
 
 /// Most patches one collection keeps (a bound on a test's memory, far above use).
 const MAX_PATCHES: usize = 10_000;
@@ -47,6 +57,10 @@ pub(crate) struct AccountAppState {
     pub key: SyncKey,
     /// Collections by name.
     pub collections: BTreeMap<Collection, CollectionLog>,
+    /// The phone's Signal identity (device 0), for the key-share messages.
+    pub phone_identity: LocalIdentity,
+    /// Device numbers the phone already shared the key with.
+    pub shared_with: BTreeSet<u16>,
 }
 
 impl AccountAppState {
@@ -62,6 +76,11 @@ impl AccountAppState {
                 timestamp: now_ms(),
             },
             collections: BTreeMap::new(),
+            phone_identity: LocalIdentity {
+                key_pair: KeyPair::generate(&mut OsRng),
+                registration_id: generate_registration_id(&mut OsRng),
+            },
+            shared_with: BTreeSet::new(),
         }
     }
 }
@@ -209,7 +228,7 @@ fn notify_devices(
             continue;
         }
         let node = sync::server_sync_notification(&random_token(8), changed)
-            .attr("t", crate::state::unix_now().to_string());
+            .attr("t", unix_now().to_string());
         state.deliver(&device, node);
     }
 }
@@ -241,6 +260,69 @@ pub(crate) fn push_from_phone(state: &mut State, phone: &str, action: &ChatActio
     apply(account, collection, patch).expect("the phone's own patch verifies");
     notify_devices(state, phone, None, &[(collection, after.version)]);
     after.version
+}
+
+/// The phone shares the account's sync key with `device`, once: a `pkmsg` from the
+/// phone (device 0) on a session started from the device's published keys (taking one
+/// one-time pre-key, as a bundle fetch does). Does nothing before the device has
+/// published its keys or when its keys are unusable.
+pub(crate) fn share_key_with(state: &mut State, device: &Jid) {
+    let phone = device.user.clone();
+    if !state.cfg.share_app_state_keys
+        || state
+            .app_state
+            .get(&phone)
+            .is_some_and(|a| a.shared_with.contains(&device.device))
+    {
+        return;
+    }
+    let Some(bundle) = state.device_mut(device).and_then(|dev| {
+        let pre_key = dev.prekeys.pop_front();
+        Some(PreKeyBundle {
+            registration_id: dev.registration_id,
+            identity_key: PublicKey::from_slice(&dev.identity)?,
+            signed_pre_key_id: dev.signed_prekey.id,
+            signed_pre_key: PublicKey::from_slice(&dev.signed_prekey.public)?,
+            signed_pre_key_signature: dev.signed_prekey.signature.as_slice().try_into().ok()?,
+            pre_key: match pre_key {
+                Some((id, key)) => Some((id, PublicKey::from_slice(&key)?)),
+                None => None,
+            },
+        })
+    }) else {
+        warn!(%device, "no usable keys to share the app-state key with");
+        return;
+    };
+    let account = state.app_state.account(&phone);
+    let plaintext = pad_message(
+        key_share_message(std::slice::from_ref(&account.key)).encode_to_vec(),
+        &mut OsRng,
+    );
+    let mut record = SessionRecord::new();
+    record.promote(SessionState::initiate(
+        &account.phone_identity,
+        &bundle,
+        &mut OsRng,
+    ));
+    let Ok(CiphertextMessage::PreKey(ciphertext)) = encrypt(&mut record, &plaintext) else {
+        warn!(%device, "the key share did not encrypt as a pkmsg");
+        return;
+    };
+    account.shared_with.insert(device.device);
+    let node = Node::new("message")
+        .attr("from", user_jid(&phone))
+        .attr("id", random_token(12))
+        .attr("type", "text")
+        .attr("category", "peer")
+        .attr("t", unix_now().to_string())
+        .child(
+            Node::new("enc")
+                .attr("v", "2")
+                .attr("type", "pkmsg")
+                .bytes(ciphertext),
+        );
+    info!(%device, "phone shares the app-state key");
+    state.deliver(device, node);
 }
 
 /// The actions stored for the account's `collection`, oldest first, decoded with the

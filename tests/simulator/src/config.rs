@@ -37,6 +37,11 @@ pub struct SimulatorConfig {
     pub max_group_size: usize,
     /// Live WebSocket connections at once; more are closed at accept.
     pub max_connections: usize,
+    /// The phone shares the account's app-state sync key with each linked device once
+    /// the device has published its pre-keys (an end-to-end `pkmsg` from device 0, as
+    /// a real phone does after linking). Off by default: it costs each device a
+    /// one-time pre-key and an extra message that tests of other features count.
+    pub share_app_state_keys: bool,
 }
 
 impl Default for SimulatorConfig {
@@ -57,6 +62,7 @@ impl Default for SimulatorConfig {
             handshake_timeout: Duration::from_secs(20),
             max_group_size: 1024,
             max_connections: 256,
+            share_app_state_keys: false,
         }
     }
 }

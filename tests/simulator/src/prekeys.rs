@@ -87,6 +87,7 @@ fn upload(ctx: &mut Ctx<'_>, node: &Node) -> Result<(), StanzaError> {
     }
     info!(account = %me, uploaded = n, held = dev.prekeys.len(), "pre-keys uploaded");
     ctx.replies.push(iq_result(node));
+    crate::app_state::share_key_with(ctx.state, &me);
     Ok(())
 }
 

@@ -1,18 +1,26 @@
 //! App-state sync: two devices of one account and the phone share collections through
 //! the server; uploads are verified with the phone's key, stale ones get 409, the
-//! other devices hear `server_sync`.
+//! other devices hear `server_sync`; the phone shares its key with a device that
+//! published its pre-keys, end-to-end encrypted.
 
+use prost::Message as _;
 use rand_core::OsRng;
 use wa_proto::appstate::sync::{
     CollectionAnswer, CollectionRequest, parse_server_sync, parse_sync_answer, sync_request,
 };
 use wa_proto::appstate::{
     ChatAction, Collection, CollectionState, MessageRef, SyncKey, decode_patch, encode_patch,
+    shared_keys,
 };
 use wa_proto::binary::Node;
+use wa_proto::prekeys;
 use wa_proto::proto::appstate as pb;
+use wa_proto::proto::message::Message;
+use wa_proto::signal::cipher::{PreKeySignalMessage, decrypt_prekey_message};
+use wa_proto::signal::keys::LocalIdentity;
+use wa_proto::signal::{SessionRecord, unpad_message};
 
-use crate::driver::Client;
+use crate::driver::{Client, user};
 use crate::flows::{link_by_qr, login};
 use crate::sim;
 
@@ -199,4 +207,67 @@ async fn the_phone_pushes_to_every_device() {
     )
     .await;
     assert_eq!((other.version, other.patches.len()), (0, 0));
+}
+
+#[tokio::test]
+async fn the_phone_shares_its_key_once_the_device_publishes_keys() {
+    let sim = wa_simulator::Simulator::start(wa_simulator::SimulatorConfig {
+        share_app_state_keys: true,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let creds = link_by_qr(&sim, PHONE).await;
+    let me = creds.me.clone().unwrap();
+    let mut device = login(&sim, &creds).await;
+    let keys = prekeys::generate(&mut OsRng, 1, 3);
+    let up = device.iq(prekeys::upload_node("up-1", &creds, &keys)).await;
+    assert_eq!(up.attr_str("type").as_deref(), Some("result"));
+    let share = device
+        .wait_node("message", |n| n.attr_jid("from") == Some(user(PHONE)))
+        .await;
+    device.ack(&share);
+    let enc = share.get_child("enc").unwrap();
+    assert_eq!(enc.attr_str("type").as_deref(), Some("pkmsg"));
+    let msg = PreKeySignalMessage::parse(enc.content_bytes().unwrap()).unwrap();
+    let one_time = keys
+        .iter()
+        .find(|k| Some(k.id) == msg.pre_key_id)
+        .map(|k| &k.key);
+    assert!(
+        one_time.is_some(),
+        "the phone took one of the device's pre-keys"
+    );
+    let local = LocalIdentity {
+        key_pair: creds.identity_key.clone(),
+        registration_id: creds.registration_id,
+    };
+    let decrypted = decrypt_prekey_message(
+        &mut SessionRecord::new(),
+        &local,
+        &msg,
+        Some(&creds.signed_pre_key.key),
+        one_time,
+        &mut OsRng,
+    )
+    .expect("the device decrypts the phone's message");
+    let message = Message::decode(unpad_message(&decrypted.plaintext).unwrap()).expect("a Message");
+    assert_eq!(shared_keys(&message), Some(vec![sim.app_state_key(PHONE)]));
+    assert_eq!(sim.prekey_count(&me), 2);
+    // Publishing keys again does not share again.
+    let more = prekeys::generate(&mut OsRng, 10, 2);
+    device.iq(prekeys::upload_node("up-2", &creds, &more)).await;
+    assert_eq!(sim.prekey_count(&me), 4);
+    assert_eq!(sim.queued(&me), 0);
+}
+
+#[tokio::test]
+async fn without_the_setting_the_phone_shares_nothing() {
+    let sim = sim().await;
+    let creds = link_by_qr(&sim, PHONE).await;
+    let me = creds.me.clone().unwrap();
+    let mut device = login(&sim, &creds).await;
+    let keys = prekeys::generate(&mut OsRng, 1, 3);
+    device.iq(prekeys::upload_node("up-1", &creds, &keys)).await;
+    assert_eq!((sim.prekey_count(&me), sim.queued(&me)), (3, 0));
 }
