@@ -25,6 +25,7 @@
 //! async code, call it inside `tokio::task::spawn_blocking`.
 #![warn(missing_docs)]
 
+pub mod encoder_env;
 mod ffmpeg_run;
 mod job;
 pub mod layout;

@@ -17,7 +17,7 @@ use thiserror::Error;
 
 use crate::layout::{MediaKind, MediaLayout, OutputObject, Upload};
 use crate::s3_event::S3EventRecord;
-use crate::{ThumbnailOptions, TranscodeError, Transcoder, VideoOptions, VoiceNoteOptions};
+use crate::{ThumbnailOptions, TranscodeError, Transcoder, VoiceNoteOptions};
 
 /// Why one upload could not be transcoded.
 #[derive(Debug, Error)]
@@ -345,7 +345,7 @@ impl UploadTranscoder {
                 }
                 MediaKind::Video => {
                     let output = scratch.join("video.mp4");
-                    let video = transcoder.video(&input, &output, &VideoOptions::default())?;
+                    let video = transcoder.video(&input, &output, transcoder.video_defaults())?;
                     let thumbnail = thumbnail_file(&video.thumbnail.jpeg)?;
                     vec![
                         (

@@ -22,7 +22,8 @@ use serde::{Deserialize, Serialize};
 use tempfile::TempDir;
 
 use crate::{
-    FfmpegBinary, FfmpegRunError, Job, JobOutput, VoiceNote, VoiceNoteOptions, ffmpeg_run,
+    FfmpegBinary, FfmpegRunError, Job, JobOutput, VideoOptions, VoiceNote, VoiceNoteOptions,
+    ffmpeg_run,
     mp4::Mp4Error,
     ogg_opus::{self, OggOpusError},
     voice_note,
@@ -174,6 +175,7 @@ pub struct Transcoder {
     timeout: Duration,
     limits: Limits,
     scratch_dir: Option<PathBuf>,
+    video_defaults: VideoOptions,
 }
 
 impl Transcoder {
@@ -184,6 +186,7 @@ impl Transcoder {
             timeout: DEFAULT_TIMEOUT,
             limits: Limits::default(),
             scratch_dir: None,
+            video_defaults: VideoOptions::default(),
         }
     }
 
@@ -213,6 +216,19 @@ impl Transcoder {
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
+    }
+
+    /// The same transcoder converting uploads that come without options of
+    /// their own (S3 uploads) with `options` (e.g. [`VideoOptions::from_env`]).
+    #[must_use]
+    pub fn with_video_defaults(mut self, options: VideoOptions) -> Self {
+        self.video_defaults = options;
+        self
+    }
+
+    /// The options uploads without options of their own are converted with.
+    pub fn video_defaults(&self) -> &VideoOptions {
+        &self.video_defaults
     }
 
     /// The per-run timeout.

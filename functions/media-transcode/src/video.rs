@@ -53,6 +53,13 @@ pub struct VideoOptions {
     /// Re-encode even an input that is already H.264/AAC within
     /// `max_dimension` (which would otherwise be remuxed as is).
     pub compress: bool,
+    /// Hardware decoding for encodes (ffmpeg's `-hwaccel`: `auto`, `vaapi`,
+    /// `cuda`, ...); `None` decodes in software. The encoder stays libx264.
+    pub hwaccel: Option<String>,
+    /// Send an input WhatsApp already plays (H.264/AAC MP4 with faststart, one
+    /// video track) byte for byte as uploaded: no remux, no size cap by
+    /// `max_dimension`. Anything else is still converted. Ignored with `compress`.
+    pub passthrough: bool,
     /// The preview image's size.
     pub thumbnail: ThumbnailOptions,
 }
@@ -65,6 +72,8 @@ impl Default for VideoOptions {
             max_dimension: 1280,
             threads: None,
             compress: false,
+            hwaccel: None,
+            passthrough: false,
             thumbnail: ThumbnailOptions::default(),
         }
     }
@@ -91,6 +100,17 @@ impl VideoOptions {
         }
         if self.threads.is_some_and(|n| !(1..=64).contains(&n)) {
             return Err("threads must be between 1 and 64".to_owned());
+        }
+        if let Some(hwaccel) = &self.hwaccel
+            && (hwaccel.is_empty()
+                || hwaccel.len() > 32
+                || !hwaccel
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        {
+            return Err(format!(
+                "hwaccel must be a method name such as `auto` or `vaapi`, not {hwaccel:?}"
+            ));
         }
         self.thumbnail.validate()
     }
@@ -162,6 +182,9 @@ impl Transcoder {
         options.validate().map_err(TranscodeError::InvalidOptions)?;
         self.check_input(input)?;
         let plan = plan(input, options);
+        if plan == Plan::Passthrough {
+            return self.pass_through(input, output, options);
+        }
         let scratch = self.scratch()?;
         let thumbnail_path = scratch.path().join("thumbnail.jpg");
         let video = write_atomically(output, |partial| {
@@ -198,7 +221,7 @@ impl Transcoder {
                 output,
                 &info,
                 size,
-                plan == Plan::Copy,
+                plan != Plan::Encode,
                 size_bytes,
                 thumbnail,
             ))
@@ -210,6 +233,45 @@ impl Transcoder {
             size_bytes = video.size_bytes,
             remuxed = video.remuxed,
             "video written"
+        );
+        Ok(video)
+    }
+}
+
+impl Transcoder {
+    /// Copies an input WhatsApp already plays to `output` untouched, with
+    /// the same checks as a converted video and its preview.
+    fn pass_through(
+        &self,
+        input: &Path,
+        output: &Path,
+        options: &VideoOptions,
+    ) -> Result<Video, TranscodeError> {
+        let video = write_atomically(output, |partial| {
+            let size_bytes =
+                std::fs::copy(input, partial).map_err(|source| TranscodeError::Io {
+                    action: "copy the input",
+                    path: partial.to_path_buf(),
+                    source,
+                })?;
+            if size_bytes > self.limits().max_output_bytes {
+                return Err(TranscodeError::OutputTooLarge {
+                    path: output.to_path_buf(),
+                    limit: self.limits().max_output_bytes,
+                });
+            }
+            let invalid = |source: OutputError| TranscodeError::InvalidOutput {
+                path: output.to_path_buf(),
+                source,
+            };
+            let info = mp4::read_file(partial).map_err(|e| invalid(e.into()))?;
+            let size = check(&info).map_err(invalid)?;
+            let thumbnail = self.thumbnail(input, &options.thumbnail)?;
+            Ok(Video::new(output, &info, size, true, size_bytes, thumbnail))
+        })?;
+        tracing::info!(
+            size_bytes = video.size_bytes,
+            "video passed through as uploaded"
         );
         Ok(video)
     }
@@ -247,6 +309,8 @@ pub(crate) enum Plan {
     Copy,
     /// Decode, scale if needed, and encode H.264/AAC.
     Encode,
+    /// Already what WhatsApp plays and asked to be left alone: copy the file.
+    Passthrough,
 }
 
 /// Decides between remuxing and encoding by reading the input's MP4 boxes
@@ -260,7 +324,7 @@ pub(crate) fn plan(input: &Path, options: &VideoOptions) -> Plan {
     };
     let video_ok = info.video().is_some_and(|video| {
         video.is_plain_h264()
-            && video.width.max(video.height) <= options.max_dimension
+            && (options.passthrough || video.width.max(video.height) <= options.max_dimension)
             && video.width % 2 == 0
             && video.height % 2 == 0
     });
@@ -272,7 +336,11 @@ pub(crate) fn plan(input: &Path, options: &VideoOptions) -> Plan {
         .count()
         == 1;
     if video_ok && audio_ok && single_video {
-        Plan::Copy
+        if options.passthrough && info.faststart {
+            Plan::Passthrough
+        } else {
+            Plan::Copy
+        }
     } else {
         Plan::Encode
     }
@@ -290,6 +358,9 @@ pub(crate) fn command(
     limits: Limits,
 ) -> FfmpegCommand {
     let mut command = FfmpegCommand::new_with_path(ffmpeg.path());
+    if let (Plan::Encode, Some(hwaccel)) = (plan, &options.hwaccel) {
+        command.args(["-hwaccel", hwaccel]);
+    }
     command
         .input(input)
         // First video stream and, if there is one, the first audio stream.
@@ -297,7 +368,8 @@ pub(crate) fn command(
         .map("0:a:0?")
         .args(["-map_metadata", "-1", "-map_chapters", "-1"]);
     match plan {
-        Plan::Copy => {
+        // Never run (the file is copied), but the command stays well defined.
+        Plan::Copy | Plan::Passthrough => {
             command.args(["-c", "copy"]);
         }
         Plan::Encode => {

@@ -32,6 +32,7 @@ use anyhow::Context as _;
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use media_transcode::{
     DEFAULT_TIMEOUT, FfmpegBinary, Job, JobOutput, Limits, LocateError, TranscodeError, Transcoder,
+    VideoOptions,
     layout::MediaLayout,
     s3_event::S3Event,
     s3_uploads::{RecordOutcome, UploadError, UploadTranscoder},
@@ -106,6 +107,9 @@ async fn main() -> anyhow::Result<()> {
 
     let timeout = configured_timeout()?;
     let limits = configured_limits()?;
+    let video = VideoOptions::from_env()
+        .map_err(|error| anyhow::anyhow!(error))
+        .context("the FFMPEG_* / WHATSAPP_SEND_MEDIA_WITHOUT_RECOMPRESSION settings")?;
     let transcoder = Arc::new(
         FfmpegBinary::from_env()
             .inspect(|ffmpeg| tracing::info!(ffmpeg = %ffmpeg.path().display(), "ffmpeg found"))
@@ -114,6 +118,7 @@ async fn main() -> anyhow::Result<()> {
                 Transcoder::new(ffmpeg)
                     .with_timeout(timeout)
                     .with_limits(limits)
+                    .with_video_defaults(video.clone())
             }),
     );
 
