@@ -179,6 +179,8 @@ pub struct ConnectorOptions {
     /// How fast each account's outbox may send (protects the number from
     /// WhatsApp's spam detection); `None`: as fast as the server acks.
     pub send_rate: Option<crate::rate_limit::RateLimit>,
+    /// Timeout and connection reuse of media transfers.
+    pub http_client: crate::http_client::HttpClientConfig,
 }
 
 impl Default for ConnectorOptions {
@@ -195,6 +197,7 @@ impl Default for ConnectorOptions {
             auto_download_media: true,
             metrics: crate::metrics::Metrics::default(),
             send_rate: None,
+            http_client: crate::http_client::HttpClientConfig::default(),
         }
     }
 }
@@ -633,15 +636,18 @@ impl AccountManager {
         let (status_tx, status_rx) = watch::channel(AccountStatus::new(account.jid.clone()));
         let (cmd_tx, cmd_rx) = mpsc::channel(64);
         let requester = Requester::new(cmd_tx.clone());
-        let messaging = Arc::new(Messaging::new(
-            self.store.clone(),
-            id.clone(),
-            &self.opts.server_url,
-            requester.clone(),
-            self.opts.media.clone(),
-            self.opts.auto_download_media,
-            self.opts.metrics.clone(),
-        ));
+        let messaging = Arc::new(
+            Messaging::new(
+                self.store.clone(),
+                id.clone(),
+                &self.opts.server_url,
+                requester.clone(),
+                self.opts.media.clone(),
+                self.opts.auto_download_media,
+                self.opts.metrics.clone(),
+            )
+            .with_http_client(&self.opts.server_url, &self.opts.http_client),
+        );
         // Known before the first login, so sends can be accepted while connecting.
         if let Some(stored) = self.store.load_device(id).await?
             && let Ok(creds) = credentials::decode(&stored)

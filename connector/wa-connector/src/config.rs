@@ -253,6 +253,24 @@ pub struct ServeConfig {
     )]
     pub send_rate_burst: u32,
 
+    /// The longest one outbound transfer (media upload or download) may
+    /// take, e.g. `300s`.
+    #[arg(long = "http-client-timeout", env = "HTTP_CLIENT_TIMEOUT", default_value = "300s", value_parser = parse_duration)]
+    pub http_client_timeout: Duration,
+
+    /// Idle outbound connections kept per host for reuse (0: connect anew
+    /// for every transfer).
+    #[arg(
+        long = "http-client-max-idle-per-host",
+        env = "HTTP_CLIENT_MAX_IDLE_PER_HOST",
+        default_value_t = 8
+    )]
+    pub http_client_max_idle_per_host: usize,
+
+    /// How long an idle outbound connection is kept, e.g. `90s`.
+    #[arg(long = "http-client-idle-timeout", env = "HTTP_CLIENT_IDLE_TIMEOUT", default_value = "90s", value_parser = parse_duration)]
+    pub http_client_idle_timeout: Duration,
+
     /// Serve CPU profiles at `GET /debug/pprof/profile?seconds=N` (pprof
     /// protobuf, at most 120 s) to callers with the API's credentials.
     #[arg(long = "pprof", env = "PPROF_ENABLED", default_value_t = false, action = clap::ArgAction::Set)]
@@ -369,6 +387,15 @@ impl ServeConfig {
             self.rate_limit_requests_per_minute,
             self.rate_limit_burst,
         )
+    }
+
+    /// How the outbound HTTP client is built.
+    pub fn http_client(&self) -> crate::http_client::HttpClientConfig {
+        crate::http_client::HttpClientConfig {
+            timeout: self.http_client_timeout,
+            max_idle_per_host: self.http_client_max_idle_per_host,
+            idle_timeout: self.http_client_idle_timeout,
+        }
     }
 
     /// Each account's send pace, if any.
@@ -589,12 +616,27 @@ mod tests {
         );
         assert_eq!(defaults.api_rate_limit(), None);
         assert!(!defaults.pprof);
+        assert_eq!(
+            defaults.http_client(),
+            crate::http_client::HttpClientConfig::default()
+        );
         let set = serve(&[
             "--rate-limit-requests-per-minute=120",
             "--rate-limit-burst=4",
             "--whatsapp-rate-limit-messages-per-minute=0",
             "--pprof=true",
+            "--http-client-timeout=5s",
+            "--http-client-max-idle-per-host=0",
+            "--http-client-idle-timeout=250ms",
         ]);
+        assert_eq!(
+            set.http_client(),
+            crate::http_client::HttpClientConfig {
+                timeout: Duration::from_secs(5),
+                max_idle_per_host: 0,
+                idle_timeout: Duration::from_millis(250),
+            }
+        );
         assert_eq!(
             set.api_rate_limit(),
             crate::rate_limit::RateLimit::new(120, 4)

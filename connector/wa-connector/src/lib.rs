@@ -12,6 +12,7 @@ pub mod driver;
 pub mod events;
 pub mod gateway;
 pub mod groups;
+pub mod http_client;
 mod http_server;
 pub mod internal_api;
 pub mod media_http;

@@ -11,6 +11,7 @@ use thiserror::Error;
 use tokio::sync::Mutex;
 use wa_proto::mediaconn::{self, MediaConn};
 
+use crate::http_client::HttpClientConfig;
 use crate::requests::{RequestError, Requester};
 
 /// Why a media transfer failed.
@@ -45,13 +46,16 @@ pub struct MediaHttp {
 }
 
 impl MediaHttp {
-    /// A client for a connector whose chat socket is `server_url`.
+    /// A client for a connector whose chat socket is `server_url`, with the
+    /// default [`HttpClientConfig`].
     pub fn new(server_url: &str) -> Self {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(20))
-            .pool_idle_timeout(Duration::from_secs(60))
-            .build()
-            .expect("TLS backend available");
+        Self::with_config(server_url, &HttpClientConfig::default())
+    }
+
+    /// A client for a connector whose chat socket is `server_url`, built
+    /// with `config` (timeout and connection reuse).
+    pub fn with_config(server_url: &str, config: &HttpClientConfig) -> Self {
+        let http = config.client();
         Self {
             http,
             scheme: if server_url.starts_with("ws://") {

@@ -121,6 +121,18 @@ impl Messaging {
         }
     }
 
+    /// The same, with media transfers made by a client built from `config`
+    /// (for the chat server at `server_url`).
+    #[must_use]
+    pub fn with_http_client(
+        mut self,
+        server_url: &str,
+        config: &crate::http_client::HttpClientConfig,
+    ) -> Self {
+        self.media_http = MediaHttp::with_config(server_url, config);
+        self
+    }
+
     /// Records the credentials of the current login (what the sender encrypts with).
     pub fn set_credentials(&self, creds: &Credentials) {
         *self.credentials.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(creds.clone()));

@@ -59,10 +59,14 @@ impl TokenBucket {
         }
     }
 
-    fn refill(&mut self, now: Instant) {
+    /// The tokens held at `now`: what was left plus what has dripped in since.
+    fn level(&self, now: Instant) -> f64 {
         let elapsed = now.saturating_duration_since(self.updated).as_secs_f64();
-        self.tokens =
-            (self.tokens + elapsed * self.limit.per_second()).min(f64::from(self.limit.burst));
+        (self.tokens + elapsed * self.limit.per_second()).min(f64::from(self.limit.burst))
+    }
+
+    fn refill(&mut self, now: Instant) {
+        self.tokens = self.level(now);
         self.updated = now.max(self.updated);
     }
 
@@ -79,9 +83,9 @@ impl TokenBucket {
 
     /// Whether the bucket is back to its full burst: forgetting it then loses
     /// nothing, since a new bucket starts full.
-    fn is_full(&mut self, now: Instant) -> bool {
-        self.refill(now);
-        self.tokens >= f64::from(self.limit.burst)
+    /// (Read only: `updated` keeps meaning "last used" for the eviction.)
+    fn is_full(&self, now: Instant) -> bool {
+        self.level(now) >= f64::from(self.limit.burst)
     }
 }
 
@@ -236,9 +240,11 @@ mod tests {
 
     #[test]
     fn memory_is_bounded_and_refilled_buckets_go_first() {
-        let (limiter, clock) = limiter(60, 1, 3);
+        // One token a minute: no bucket refills while the test runs.
+        let (limiter, clock) = limiter(1, 1, 3);
         for key in ["a", "b", "c"] {
             limiter.check(key).unwrap();
+            clock.advance(Duration::from_millis(1));
         }
         assert_eq!(limiter.tracked(), 3);
         // None is full yet: the oldest ("a") makes room, the others keep their state.

@@ -65,6 +65,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
             auto_download_media: config.auto_download_media,
             metrics: metrics.clone(),
             send_rate: config.send_rate(),
+            http_client: config.http_client(),
             ..ConnectorOptions::default()
         },
     ));
