@@ -1076,6 +1076,11 @@ impl EventHandler for Session<'_> {
                 t.messaging.set_credentials(conn.credentials());
                 self.logged_in = true;
                 info!("logged in");
+                // What other devices changed while we were away (no-op before the
+                // phone shared a key).
+                t.messaging
+                    .app_state
+                    .spawn_sync(wa_proto::appstate::Collection::ALL.to_vec());
                 t.publish(|s| {
                     s.state = AccountState::LoggedIn;
                     s.qr_code = None;
@@ -1139,6 +1144,10 @@ impl Session<'_> {
                     kind = node.attr_str("type").as_deref().unwrap_or(""),
                     "notification"
                 );
+                if let Ok(changed) = wa_proto::appstate::sync::parse_server_sync(&node) {
+                    m.app_state
+                        .spawn_sync(changed.into_iter().map(|(c, _)| c).collect());
+                }
                 receive::send(conn, &wa_proto::receipt::message_ack(&node));
             }
             "ib" | "iq" => debug!(tag = %node.tag, "stanza"),

@@ -61,6 +61,8 @@ pub struct Messaging {
     pub requester: Requester,
     /// Where sends and receipts of messages are counted.
     pub metrics: crate::metrics::Metrics,
+    /// The account's app-state (chat actions) syncing and pushing.
+    pub app_state: Arc<crate::appstate::AppStateSync>,
     /// Where downloaded media go, and whether received media are fetched at once.
     media: Option<DynMediaStore>,
     auto_download: bool,
@@ -104,10 +106,16 @@ impl Messaging {
         auto_download: bool,
         metrics: crate::metrics::Metrics,
     ) -> Self {
+        let app_state = Arc::new(crate::appstate::AppStateSync::new(
+            store.clone(),
+            account.clone(),
+            requester.clone(),
+        ));
         Self {
             store,
             account,
             metrics,
+            app_state,
             media_http: MediaHttp::new(server_url),
             requester,
             media,

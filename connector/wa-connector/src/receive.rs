@@ -22,6 +22,7 @@ use prost::Message as _;
 use rand_core::OsRng;
 use tokio::sync::OwnedMutexGuard;
 use tracing::{debug, info, warn};
+use wa_proto::appstate::Collection;
 use wa_proto::binary::{Jid, Node};
 use wa_proto::content;
 use wa_proto::proto::message::Message;
@@ -196,6 +197,14 @@ pub async fn handle_message(
     }
     if let Err(Failure::Duplicate) = outcome {
         // Never stored: a replayed ciphertext; nothing to store, acknowledge it.
+        outcome = Ok(None);
+    }
+    // The phone sharing app-state keys: key material, not a message to store.
+    if let Ok(Some(msg)) = &outcome
+        && info.from_me
+        && crate::appstate::remember_shared_keys(&m.store, &m.account, msg).await?
+    {
+        m.app_state.spawn_sync(Collection::ALL.to_vec());
         outcome = Ok(None);
     }
     let at = events::from_unix(info.timestamp);

@@ -116,7 +116,12 @@ impl Reply {
 impl Gateway {
     /// Starts the simulator and the process with extra environment variables.
     pub async fn start(label: &str, env: &[(&str, &str)]) -> Gateway {
-        let sim = Simulator::start(SimulatorConfig::default()).await.unwrap();
+        Self::start_with(label, env, SimulatorConfig::default()).await
+    }
+
+    /// The same, with the simulator set up as given.
+    pub async fn start_with(label: &str, env: &[(&str, &str)], sim: SimulatorConfig) -> Gateway {
+        let sim = Simulator::start(sim).await.unwrap();
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
             "rest-{label}-{}-{}",
             std::process::id(),

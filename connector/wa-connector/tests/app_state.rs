@@ -1,0 +1,182 @@
+//! App-state sync end to end: the real `wa-connector serve` process behind the
+//! simulator playing the phone. After linking, the phone shares its app-state key
+//! (end-to-end encrypted); the connector keeps it, and what the phone then changes
+//! (pin, archive, star, push name, delete for me) reaches the connector through
+//! `server_sync` and lands in its store, verified and decrypted with that key.
+
+mod support;
+
+use std::time::Duration;
+
+use support::gateway::{Gateway, WAIT};
+use wa_proto::appstate::{ChatAction, Collection, MessageRef};
+use wa_simulator::SimulatorConfig;
+use wa_store::{AccountId, ChatQuery, DynStore, MessageQuery};
+
+const ANN: &str = "15550300001";
+const BOB: &str = "15550300002";
+
+async fn start() -> Gateway {
+    let sim = SimulatorConfig {
+        share_app_state_keys: true,
+        ..SimulatorConfig::default()
+    };
+    Gateway::start_with("app-state", &[], sim).await
+}
+
+/// The connector's own SQLite store, read beside the running process.
+async fn store(gw: &Gateway) -> DynStore {
+    let path = gw.dir.join("data").join("wa.db");
+    wa_store::open(&format!("file:{}", path.display()))
+        .await
+        .expect("the connector's store opens")
+}
+
+/// Polls `check` until it returns something.
+async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_phones_changes_reach_the_store() {
+    let gw = start().await;
+    let ann_jid = gw.link("ann", ANN).await;
+    let bob_jid = gw.link("bob", BOB).await;
+    let ann = AccountId::new("ann").unwrap();
+    let db = store(&gw).await;
+
+    // The phone shared its key once the connector published its pre-keys.
+    let key = gw.sim.app_state_key(ANN);
+    eventually("the shared key is stored", || async {
+        let stored = db.latest_app_state_key(&ann).await.unwrap()?;
+        ((stored.id, stored.data) == (key.id.clone(), key.data.clone())).then_some(())
+    })
+    .await;
+    // Key material is not a message: nothing was stored in ann's own chat.
+    let own = bare(&ann_jid);
+    let query = MessageQuery {
+        chat: Some(own.clone()),
+        ..MessageQuery::default()
+    };
+    assert!(db.list_messages(&ann, &query).await.unwrap().is_empty());
+
+    // Bob writes; ann has a chat with bob and his message.
+    let bob = bare(&bob_jid);
+    let id = gw.send_text("bob", ANN, "star me").await;
+    gw.wait_for_message("ann", &bob, |m| m["id"] == id.as_str())
+        .await;
+    let second = gw.send_text("bob", ANN, "delete me").await;
+    gw.wait_for_message("ann", &bob, |m| m["id"] == second.as_str())
+        .await;
+
+    let message = |id: &str| MessageRef {
+        chat: bob.clone(),
+        id: id.to_owned(),
+        from_me: false,
+        participant: None,
+    };
+    gw.sim.push_app_state(
+        ANN,
+        &ChatAction::Pin {
+            chat: bob.clone(),
+            pinned: true,
+        },
+    );
+    gw.sim.push_app_state(
+        ANN,
+        &ChatAction::Archive {
+            chat: bob.clone(),
+            archived: true,
+        },
+    );
+    gw.sim.push_app_state(
+        ANN,
+        &ChatAction::Star {
+            message: message(&id),
+            starred: true,
+        },
+    );
+    gw.sim.push_app_state(
+        ANN,
+        &ChatAction::DeleteForMe {
+            message: message(&second),
+            message_timestamp: 0,
+            delete_media: true,
+        },
+    );
+    gw.sim.push_app_state(
+        ANN,
+        &ChatAction::PushName {
+            name: "Ann from the phone".into(),
+        },
+    );
+
+    eventually("bob's chat is pinned and archived", || async {
+        let chats = db.list_chats(&ann, &ChatQuery::default()).await.unwrap();
+        let chat = chats.into_iter().find(|c| c.jid == bob)?;
+        (chat.pinned && chat.archived).then_some(())
+    })
+    .await;
+    eventually("the message is starred", || async {
+        (db.starred_messages(&ann, &bob).await.unwrap() == [id.clone()]).then_some(())
+    })
+    .await;
+    eventually("the other message is deleted for me", || async {
+        let q = MessageQuery {
+            chat: Some(bob.clone()),
+            ..MessageQuery::default()
+        };
+        let ids: Vec<String> = db
+            .list_messages(&ann, &q)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.message.id)
+            .collect();
+        (ids == [id.clone()]).then_some(())
+    })
+    .await;
+    eventually("the push name is the phone's", || async {
+        let account = db.get_account(&ann).await.unwrap();
+        (account.push_name.as_deref() == Some("Ann from the phone")).then_some(())
+    })
+    .await;
+    // Each collection is stored at the phone's version, with its MACs.
+    for (collection, version, records) in [
+        (Collection::RegularLow, 2, 2),
+        (Collection::RegularHigh, 2, 2),
+        (Collection::CriticalBlock, 1, 1),
+    ] {
+        let state = eventually("the collection state is saved", || async {
+            db.load_app_state(&ann, collection.name())
+                .await
+                .unwrap()
+                .filter(|s| s.version == version)
+        })
+        .await;
+        assert_eq!(state.value_macs.len(), records, "{collection}");
+    }
+    // Bob's account never got ann's key or state.
+    let bob_account = AccountId::new("bob").unwrap();
+    let bob_key = db.latest_app_state_key(&bob_account).await.unwrap();
+    assert_ne!(bob_key.map(|k| k.data), Some(key.data));
+}
+
+/// `user@server` without a device part.
+fn bare(jid: &str) -> String {
+    match jid.split_once('@') {
+        Some((user, server)) => format!("{}@{server}", user.split(':').next().unwrap()),
+        None => jid.to_owned(),
+    }
+}
