@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use wa_media::{MediaConfig, S3Config};
 use wa_proto::cert::TrustRoot;
-use wa_store::{AccountId, DatabaseUri};
+use wa_store::{AccountId, DatabaseUri, PoolOptions, SqliteSynchronous, StoreOptions};
 
 /// The WhatsApp HTTP gateway's connector.
 #[derive(Debug, Parser)]
@@ -55,6 +55,69 @@ pub struct ServeConfig {
     /// Database: `file:PATH` (SQLite, the default) or `postgres://user:pass@host/db`.
     #[arg(long = "db-uri", env = "DB_URI", default_value = "file:data/wa.db", value_parser = parse_db_uri, hide_env_values = true)]
     pub db_uri: DatabaseUri,
+
+    /// Most database connections open at once (both backends; overrides the URI's
+    /// `pool_size`). Default: 4 for SQLite, 8 for PostgreSQL.
+    #[arg(long = "db-max-open-conns", env = "DB_MAX_OPEN_CONNS", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub db_max_open_conns: Option<u16>,
+
+    /// Most unused database connections kept open; extra ones are closed when
+    /// handed back (PostgreSQL: within 5 s). Unset: all of them are kept.
+    #[arg(long = "db-max-idle-conns", env = "DB_MAX_IDLE_CONNS")]
+    pub db_max_idle_conns: Option<u16>,
+
+    /// A database connection older than this is closed instead of reused (`30m`,
+    /// `1h`), e.g. to follow a PostgreSQL failover or proxy rebalance. Unset: never.
+    #[arg(long = "db-conn-max-lifetime", env = "DB_CONN_MAX_LIFETIME", value_parser = parse_duration)]
+    pub db_conn_max_lifetime: Option<Duration>,
+
+    /// SQLite: how long a write waits for another connection's lock before failing
+    /// (overrides the URI's `_busy_timeout`). Default: 5s.
+    #[arg(long = "db-sqlite-busy-timeout", env = "DB_SQLITE_BUSY_TIMEOUT", value_parser = parse_duration)]
+    pub db_sqlite_busy_timeout: Option<Duration>,
+
+    /// SQLite: page cache per connection, in KiB. Default: SQLite's 2048.
+    #[arg(long = "db-sqlite-cache-size-kib", env = "DB_SQLITE_CACHE_SIZE_KIB", value_parser = clap::value_parser!(u32).range(1..))]
+    pub db_sqlite_cache_size_kib: Option<u32>,
+
+    /// SQLite: `full` (a commit survives a power cut; the default) or `normal`
+    /// (WAL stays consistent, the last commits before a power cut may be lost).
+    #[arg(long = "db-sqlite-synchronous", env = "DB_SQLITE_SYNCHRONOUS", value_parser = parse_synchronous)]
+    pub db_sqlite_synchronous: Option<SqliteSynchronous>,
+
+    /// Store chat history (messages and chats). `false`: received and sent
+    /// messages are not kept (a send only until it is finished); sends, receipts
+    /// and webhooks work as usual, message and chat listings come back empty.
+    #[arg(long = "chat-storage", env = "WHATSAPP_CHAT_STORAGE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub chat_storage: bool,
+
+    /// Delete messages older than this many days (by message time), in the
+    /// background. 0: keep them forever.
+    #[arg(
+        long = "message-retention-days",
+        env = "WHATSAPP_MESSAGE_RETENTION_DAYS",
+        default_value_t = 0
+    )]
+    pub message_retention_days: u32,
+
+    /// Delete stored media older than this many days from the media store. 0: keep
+    /// it forever.
+    #[arg(
+        long = "media-retention-days",
+        env = "WHATSAPP_MEDIA_RETENTION_DAYS",
+        default_value_t = 0
+    )]
+    pub media_retention_days: u32,
+
+    /// How often retention runs (when a retention is set); the first run is at
+    /// startup.
+    #[arg(long = "retention-interval", env = "WHATSAPP_RETENTION_INTERVAL", default_value = "1h", value_parser = parse_duration)]
+    pub retention_interval: Duration,
+
+    /// Rows (or media objects) retention deletes per batch; it pauses between
+    /// batches so traffic is never held up for long.
+    #[arg(long = "retention-batch-size", env = "WHATSAPP_RETENTION_BATCH_SIZE", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub retention_batch_size: u32,
 
     /// Media store: a folder path (`file:PATH` or a plain path) or `s3://bucket[/prefix]`.
     #[arg(long = "media-uri", env = "MEDIA_URI", default_value = "file:data/media", value_parser = parse_media_uri)]
@@ -376,6 +439,32 @@ pub enum MediaUri {
 }
 
 impl ServeConfig {
+    /// The database URI with the pool and SQLite knobs applied.
+    pub fn database(&self) -> DatabaseUri {
+        let mut uri = self.db_uri.clone();
+        uri.apply(&StoreOptions {
+            pool: PoolOptions {
+                max_open: self.db_max_open_conns.map(usize::from),
+                max_idle: self.db_max_idle_conns.map(usize::from),
+                max_lifetime: self.db_conn_max_lifetime,
+            },
+            sqlite_busy_timeout: self.db_sqlite_busy_timeout,
+            sqlite_cache_size_kib: self.db_sqlite_cache_size_kib,
+            sqlite_synchronous: self.db_sqlite_synchronous,
+        });
+        uri
+    }
+
+    /// What retention deletes and how, from the retention knobs.
+    pub fn retention(&self) -> crate::retention::RetentionPolicy {
+        crate::retention::RetentionPolicy {
+            messages: crate::retention::days(self.message_retention_days),
+            media: crate::retention::days(self.media_retention_days),
+            interval: self.retention_interval,
+            batch_size: self.retention_batch_size,
+        }
+    }
+
     /// Everyone who may call the API: the basic-auth accounts and the API keys.
     pub fn credentials(&self) -> api_auth::Credentials {
         api_auth::Credentials::new(self.basic_auth.0.clone(), self.api_keys.0.clone())
@@ -490,6 +579,10 @@ fn parse_webhook_url(value: &str) -> Result<url::Url, String> {
     }
 }
 
+fn parse_synchronous(value: &str) -> Result<SqliteSynchronous, String> {
+    SqliteSynchronous::parse(value.trim()).ok_or_else(|| "expected `full` or `normal`".to_owned())
+}
+
 /// Parses `30s`, `500ms`, `2m`, `24h` or a plain number of seconds.
 fn parse_duration(value: &str) -> Result<Duration, String> {
     let value = value.trim();
@@ -600,6 +693,93 @@ mod tests {
         assert!(parse_trust_root(&format!("{hex}:x")).is_err());
         assert!(parse_account_id("main").is_ok());
         assert!(parse_account_id("a b").is_err());
+    }
+
+    #[test]
+    fn storage_knobs_reach_the_store_options() {
+        let serve = |args: &[&str]| {
+            let cli = Cli::try_parse_from([&["wa-connector", "serve"], args].concat()).unwrap();
+            let Command::Serve(config) = cli.command;
+            config
+        };
+        let defaults = serve(&["--db-uri=file:wa.db?pool_size=3"]);
+        let DatabaseUri::Sqlite(o) = defaults.database() else {
+            panic!("SQLite expected")
+        };
+        assert_eq!((o.pool_size, o.max_idle, o.max_lifetime), (3, None, None));
+        assert_eq!(o.synchronous, SqliteSynchronous::Full);
+        assert!(defaults.chat_storage);
+        let policy = defaults.retention();
+        assert_eq!((policy.messages, policy.media), (None, None));
+        assert_eq!(
+            (policy.interval, policy.batch_size),
+            (Duration::from_secs(3600), 500)
+        );
+
+        let set = serve(&[
+            "--db-uri=file:wa.db?pool_size=3",
+            "--db-max-open-conns=9",
+            "--db-max-idle-conns=2",
+            "--db-conn-max-lifetime=30m",
+            "--db-sqlite-busy-timeout=250ms",
+            "--db-sqlite-cache-size-kib=16384",
+            "--db-sqlite-synchronous=normal",
+            "--chat-storage=false",
+            "--message-retention-days=30",
+            "--media-retention-days=7",
+            "--retention-interval=10m",
+            "--retention-batch-size=100",
+        ]);
+        let DatabaseUri::Sqlite(o) = set.database() else {
+            panic!("SQLite expected")
+        };
+        assert_eq!(
+            (o.pool_size, o.max_idle, o.max_lifetime, o.busy_timeout),
+            (
+                9,
+                Some(2),
+                Some(Duration::from_secs(1800)),
+                Duration::from_millis(250)
+            )
+        );
+        assert_eq!(
+            (o.cache_size_kib, o.synchronous),
+            (Some(16384), SqliteSynchronous::Normal)
+        );
+        assert!(!set.chat_storage);
+        let policy = set.retention();
+        assert_eq!(
+            (policy.messages, policy.media),
+            (
+                Some(Duration::from_secs(30 * 86_400)),
+                Some(Duration::from_secs(7 * 86_400))
+            )
+        );
+        assert_eq!(
+            (policy.interval, policy.batch_size),
+            (Duration::from_secs(600), 100)
+        );
+
+        let pg = serve(&[
+            "--db-uri=postgres://u@h/wa",
+            "--db-max-open-conns=5",
+            "--db-max-idle-conns=1",
+        ]);
+        let DatabaseUri::Postgres(o) = pg.database() else {
+            panic!("PostgreSQL expected")
+        };
+        assert_eq!((o.pool_size, o.max_idle), (5, Some(1)));
+        for bad in [
+            "--db-max-open-conns=0",
+            "--db-sqlite-synchronous=off",
+            "--retention-batch-size=0",
+            "--db-conn-max-lifetime=soon",
+        ] {
+            assert!(
+                Cli::try_parse_from(["wa-connector", "serve", bad]).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

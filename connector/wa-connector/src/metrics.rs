@@ -20,6 +20,7 @@
 
 pub mod process;
 pub mod routes;
+pub mod storage;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -156,6 +157,7 @@ struct Inner {
     webhook_pending: Gauge,
     webhook_dead_letters: Gauge,
     store_up: Gauge,
+    storage: storage::StorageMetrics,
     media_processing: Family<MediaLabels, Histogram, fn() -> Histogram>,
     /// One scrape at a time: sampled gauges are cleared and refilled.
     scrape: tokio::sync::Mutex<()>,
@@ -259,6 +261,7 @@ impl Default for Inner {
             "Time spent converting media with ffmpeg (successful or not), by kind",
             media_processing.clone(),
         );
+        let storage = storage::StorageMetrics::register(&mut registry);
         registry.register_collector(Box::new(process::ProcessCollector));
         Self {
             registry,
@@ -276,6 +279,7 @@ impl Default for Inner {
             webhook_pending,
             webhook_dead_letters,
             store_up,
+            storage,
             media_processing,
             scrape: tokio::sync::Mutex::new(()),
         }
@@ -362,6 +366,11 @@ impl Metrics {
             .media_processing
             .get_or_create(&MediaLabels { kind })
             .observe(elapsed.as_secs_f64());
+    }
+
+    /// The storage metrics (store operation times, retention).
+    pub fn storage(&self) -> &storage::StorageMetrics {
+        &self.inner.storage
     }
 
     /// The exposition text: `sample` applied to the sampled gauges, then

@@ -46,7 +46,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
         )
     })?;
     let cache_dir = std::path::absolute(&config.component_cache)?;
-    let store = wa_store::open_parsed(config.db_uri.clone())
+    let store = wa_store::open_parsed(config.database())
         .await
         .context("cannot open the database (DB_URI)")?;
     let media = wa_media::open(&config.media_config())
@@ -55,6 +55,17 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
     tracing::info!(store = store.kind(), media = media.kind(), "storage ready");
 
     let metrics = crate::metrics::Metrics::default();
+    let store: wa_store::DynStore = Arc::new(crate::storage::ConnectorStore::new(
+        store,
+        metrics.storage().clone(),
+        config.chat_storage,
+    ));
+    let retention = crate::retention::spawn(
+        store.clone(),
+        Some(media.clone()),
+        config.retention(),
+        metrics.storage().clone(),
+    );
     let accounts = Arc::new(AccountManager::new(
         store.clone(),
         ConnectorOptions {
@@ -158,6 +169,9 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
     )
     .await?;
     for task in webhooks {
+        task.abort();
+    }
+    if let Some(task) = retention {
         task.abort();
     }
     accounts.shutdown().await;
