@@ -3,6 +3,8 @@
 
 pub mod appstate;
 pub mod binary;
+/// Business profiles (`w:biz`).
+pub mod business;
 mod cbc;
 pub mod cert;
 /// What a decrypted `Message` is (summaries) and the messages we build (text, media, SKDM).
