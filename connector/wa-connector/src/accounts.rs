@@ -230,6 +230,11 @@ impl AccountHandle {
         &self.id
     }
 
+    /// The account's app-state syncing: chat actions shared with its other devices.
+    pub fn app_state(&self) -> &Arc<crate::appstate::AppStateSync> {
+        &self.messaging.app_state
+    }
+
     /// The latest status.
     pub fn status(&self) -> AccountStatus {
         self.status.borrow().clone()

@@ -61,6 +61,9 @@ pub(crate) struct AccountAppState {
     pub phone_identity: LocalIdentity,
     /// Device numbers the phone already shared the key with.
     pub shared_with: BTreeSet<u16>,
+    /// An action the phone makes just before the next upload is answered, so that
+    /// upload arrives on a stale version (a race with the phone, made deterministic).
+    pub before_next_upload: Option<ChatAction>,
 }
 
 impl AccountAppState {
@@ -81,6 +84,7 @@ impl AccountAppState {
                 registration_id: generate_registration_id(&mut OsRng),
             },
             shared_with: BTreeSet::new(),
+            before_next_upload: None,
         }
     }
 }
@@ -164,6 +168,9 @@ fn fetch(state: &mut State, phone: &str, request: &CollectionRequest) -> Collect
 /// Applies an uploaded patch on top of the current version, verified with the key.
 fn upload(state: &mut State, phone: &str, request: CollectionRequest) -> CollectionAnswer {
     let collection = request.collection;
+    if let Some(action) = state.app_state.account(phone).before_next_upload.take() {
+        push_from_phone(state, phone, &action);
+    }
     let account = state.app_state.account(phone);
     let current = account
         .collections
@@ -333,6 +340,11 @@ pub(crate) fn actions(state: &State, phone: &str, collection: Collection) -> Vec
         .get(phone)
         .and_then(|a| a.collections.get(&collection))
         .map_or_else(Vec::new, |c| c.actions.clone())
+}
+
+/// Makes the phone do `action` right before the account's next upload is answered.
+pub(crate) fn before_next_upload(state: &mut State, phone: &str, action: ChatAction) {
+    state.app_state.account(phone).before_next_upload = Some(action);
 }
 
 /// The account's app-state sync key (created on first use), as the phone shares it.

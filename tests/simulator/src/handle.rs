@@ -304,6 +304,13 @@ impl SimulatorHandle {
         app_state::push_from_phone(&mut self.shared.lock(), phone, action)
     }
 
+    /// The phone does `action` just before the account's next app-state upload is
+    /// answered, so that upload is on a stale version and gets `409` (a device racing
+    /// the phone, made deterministic).
+    pub fn app_state_before_next_upload(&self, phone: &str, action: ChatAction) {
+        app_state::before_next_upload(&mut self.shared.lock(), phone, action);
+    }
+
     /// The chat actions in the account's `collection`, oldest first, as the phone
     /// decrypts them (what linked devices uploaded, and the phone's own).
     pub fn app_state_actions(&self, phone: &str, collection: Collection) -> Vec<ChatAction> {
