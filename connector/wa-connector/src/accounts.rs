@@ -230,6 +230,12 @@ impl AccountHandle {
         &self.id
     }
 
+    /// The account's iq channel, for feature modules that need only request
+    /// and answer (e.g. [`crate::group_requests`]).
+    pub fn requester(&self) -> &Requester {
+        &self.requester
+    }
+
     /// The account's app-state syncing: chat actions shared with its other devices.
     pub fn app_state(&self) -> &Arc<crate::appstate::AppStateSync> {
         &self.messaging.app_state

@@ -84,6 +84,8 @@ pub const FUNCTIONS: &[(&str, &str)] = &[
     ("groups", "invite-link"),
     ("groups", "join-group"),
     ("groups", "preview-group"),
+    ("groups", "list-join-requests"),
+    ("groups", "answer-join-requests"),
     ("contacts", "check-users"),
     ("contacts", "get-devices"),
     ("contacts", "get-picture"),
@@ -228,6 +230,14 @@ async fn dispatch(
         ("groups", "preview-group") => {
             call!(gateway, body, groups::preview_group(account, link))
         }
+        ("groups", "list-join-requests") => {
+            call!(gateway, body, groups::list_join_requests(account, group))
+        }
+        ("groups", "answer-join-requests") => call!(
+            gateway,
+            body,
+            groups::answer_join_requests(account, group, approve, participants)
+        ),
         ("messaging", "send-presence") => {
             call!(gateway, body, messaging::send_presence(account, available))
         }

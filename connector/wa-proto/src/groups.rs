@@ -190,11 +190,15 @@ pub fn join_with_code(iq_id: &str, code: &str) -> Node {
     iq(iq_id, "w:g2", "set", groups_server()).child(Node::new("invite").attr("code", code))
 }
 
-/// Reads the joined group's JID from the answer to [`join_with_code`].
+/// Reads the group's JID from the answer to [`join_with_code`]: `<group jid/>`
+/// when we joined, `<membership_approval_request jid/>` when the group needs
+/// an admin's approval and our request now waits for it (see
+/// [`crate::group_requests`]).
 pub fn parse_joined(result: &Node) -> Result<Jid, StanzaError> {
     crate::stanza::check_iq(result)?;
     let group = result
         .get_child("group")
+        .or_else(|| result.get_child("membership_approval_request"))
         .ok_or(StanzaError::MissingChild("group"))?;
     req_jid_attr(group, "jid")
 }
@@ -527,6 +531,13 @@ mod tests {
                 .child(Node::new("group").attr("jid", group())),
         );
         assert_eq!(parse_joined(&joined).unwrap(), group());
+        // A group that needs approval: the request waits, the answer names the group.
+        let requested = wire(
+            Node::new("iq")
+                .attr("type", "result")
+                .child(Node::new("membership_approval_request").attr("jid", group())),
+        );
+        assert_eq!(parse_joined(&requested).unwrap(), group());
         let refused = wire(
             Node::new("iq")
                 .attr("type", "error")

@@ -13,6 +13,8 @@ pub mod connection;
 pub mod content;
 pub mod creds;
 pub mod frame;
+/// Membership requests of groups that need approval to join (`w:g2`).
+pub mod group_requests;
 /// Groups (`w:g2`): create, query, membership changes, `w:gp2` notifications.
 pub mod groups;
 pub mod handshake;

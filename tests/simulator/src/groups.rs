@@ -48,10 +48,14 @@ pub(crate) struct Group {
     pub invite_code: Option<String>,
     /// How long messages stay, in seconds (0: forever).
     pub disappearing: u32,
+    /// Joining by invite link needs an admin's approval.
+    pub join_approval: bool,
+    /// Pending requests to join: phone number, and when (Unix seconds).
+    pub join_requests: BTreeMap<String, u64>,
 }
 
 impl Group {
-    fn jid(&self) -> Jid {
+    pub(crate) fn jid(&self) -> Jid {
         Jid::new(self.id.clone(), GROUP_SERVER)
     }
 
@@ -86,6 +90,10 @@ impl Group {
                     .chain(self.locked.then(|| Node::new("locked")))
                     .chain((self.disappearing > 0).then(|| {
                         Node::new("ephemeral").attr("expiration", self.disappearing.to_string())
+                    }))
+                    .chain(self.join_approval.then(|| {
+                        Node::new("membership_approval_mode")
+                            .child(Node::new("group_join").attr("state", "on"))
                     })),
             )
     }
@@ -99,7 +107,7 @@ impl Group {
     }
 
     /// Refuses a change by `user` unless they are an admin.
-    fn require_admin(&self, user: &str) -> Result<(), StanzaError> {
+    pub(crate) fn require_admin(&self, user: &str) -> Result<(), StanzaError> {
         match self.participants.get(user) {
             Some(Role::Admin | Role::SuperAdmin) => Ok(()),
             Some(Role::Member) => Err(StanzaError::Forbidden("not an admin")),
@@ -140,6 +148,12 @@ pub(crate) fn handle_iq(ctx: &mut Ctx<'_>, node: &Node) -> Result<(), StanzaErro
         (false, _, "invite") => invite_code(ctx, node, &to, ty == "set"),
         (false, "set", "ephemeral" | "not_ephemeral") => disappearing(ctx, node, &to, first),
         (false, "get", "query") => query(ctx, node, &to),
+        (false, "get", "membership_approval_requests") => {
+            crate::group_requests::list(ctx, node, &to)
+        }
+        (false, "set", "membership_requests_action") => {
+            crate::group_requests::act(ctx, node, &to, first)
+        }
         (false, "set", "add" | "remove" | "promote" | "demote") => change(ctx, node, &to, first),
         (false, "set", "subject") => subject(ctx, node, &to, first),
         (false, "set", "description") => description(ctx, node, &to, first),
@@ -150,7 +164,7 @@ pub(crate) fn handle_iq(ctx: &mut Ctx<'_>, node: &Node) -> Result<(), StanzaErro
     }
 }
 
-fn member_users(n: &Node) -> Vec<String> {
+pub(crate) fn member_users(n: &Node) -> Vec<String> {
     n.children_by_tag("participant")
         .filter_map(|p| p.attr_jid("jid"))
         .filter(|j| j.server == USER_SERVER)
@@ -160,7 +174,7 @@ fn member_users(n: &Node) -> Vec<String> {
 
 /// Queues a `w:gp2` notification carrying `child` for every device of `users`, except
 /// the acting device.
-fn notify(state: &mut State, group: &Jid, actor: &Jid, child: Node, users: &[String]) {
+pub(crate) fn notify(state: &mut State, group: &Jid, actor: &Jid, child: Node, users: &[String]) {
     let n = Node::new("notification")
         .attr("from", group.clone())
         .attr("type", "w:gp2")
@@ -201,6 +215,8 @@ fn create(ctx: &mut Ctx<'_>, iq: &Node, c: &Node) -> Result<(), StanzaError> {
         locked: false,
         invite_code: None,
         disappearing: 0,
+        join_approval: false,
+        join_requests: BTreeMap::new(),
     };
     let node = group.node();
     let users: Vec<String> = group.participants.keys().cloned().collect();
@@ -443,12 +459,22 @@ fn group_from_code(ctx: &mut Ctx<'_>, iq: &Node, c: &Node) -> Result<(), StanzaE
     Ok(())
 }
 
-/// `<invite code/>` to `g.us`, `set`: join; members see the addition.
+/// `<invite code/>` to `g.us`, `set`: join; members see the addition. A group
+/// that needs approval records a request instead, and says so.
 fn join_with_code(ctx: &mut Ctx<'_>, iq: &Node, c: &Node) -> Result<(), StanzaError> {
     let me = ctx.me()?;
     let max = ctx.state.cfg.max_group_size;
     let g = group_by_code(ctx.state, c)?;
     let gjid = g.jid();
+    if g.join_approval && !g.participants.contains_key(&me.user) {
+        g.join_requests
+            .entry(me.user.clone())
+            .or_insert_with(unix_now);
+        info!(account = %me, group = %gjid, "asked to join group");
+        ctx.replies
+            .push(iq_result(iq).child(Node::new("membership_approval_request").attr("jid", gjid)));
+        return Ok(());
+    }
     if !g.participants.contains_key(&me.user) {
         if g.participants.len() >= max {
             return Err(StanzaError::ResourceLimit("group full"));

@@ -291,6 +291,27 @@ impl SimulatorHandle {
             .map(|g| g.participants.keys().cloned().collect())
     }
 
+    /// Makes joining `group` by invite link need an admin's approval (or not);
+    /// false if the group does not exist.
+    pub fn set_join_approval(&self, group: &Jid, on: bool) -> bool {
+        match self.shared.lock().groups.get_mut(&group.user) {
+            Some(g) => {
+                g.join_approval = on;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Who (phone numbers, sorted) waits for approval to join `group`.
+    pub fn join_requests(&self, group: &Jid) -> Option<Vec<String>> {
+        self.shared
+            .lock()
+            .groups
+            .get(&group.user)
+            .map(|g| g.join_requests.keys().cloned().collect())
+    }
+
     /// The account's app-state sync key, as its phone shares it with linked devices
     /// (created on first use).
     pub fn app_state_key(&self, phone: &str) -> SyncKey {

@@ -5,6 +5,7 @@ mod app_state;
 mod config;
 mod connection;
 mod error;
+mod group_requests;
 mod groups;
 mod handle;
 mod keepalive;

@@ -1,6 +1,7 @@
 //! `wa:gateway/groups`: create groups, read them, change their members, name,
 //! topic and settings, leave them.
 
+use wa_proto::group_requests::RequestAction;
 use wa_proto::groups::{
     GroupInfo as ProtoGroup, GroupSetting as ProtoSetting, INVITE_LINK_PREFIX,
     ParticipantAction as ProtoAction,
@@ -8,7 +9,7 @@ use wa_proto::groups::{
 
 use super::bindings::wa::gateway::groups::Host;
 use super::bindings::wa::gateway::types::{
-    GroupInfo, GroupParticipant, GroupSetting, ParticipantAction, ParticipantResult,
+    GroupInfo, GroupParticipant, GroupSetting, JoinRequest, ParticipantAction, ParticipantResult,
 };
 use super::messaging::{parse_chat, parse_user};
 use super::{Gateway, GatewayError, GatewayResult, request_error};
@@ -184,6 +185,57 @@ impl Host for Gateway {
             .await
             .map(describe)
             .map_err(invite_error)
+    }
+
+    async fn list_join_requests(
+        &mut self,
+        account: String,
+        group: String,
+    ) -> GatewayResult<Vec<JoinRequest>> {
+        let group = group_jid(&group)?;
+        let handle = self.running(&account).await?;
+        let requests = crate::group_requests::list(handle.requester(), &group)
+            .await
+            .map_err(request_error)?;
+        Ok(requests
+            .into_iter()
+            .map(|r| JoinRequest {
+                jid: r.jid.to_string(),
+                requested_at: r.requested_at,
+            })
+            .collect())
+    }
+
+    async fn answer_join_requests(
+        &mut self,
+        account: String,
+        group: String,
+        approve: bool,
+        participants: Vec<String>,
+    ) -> GatewayResult<Vec<ParticipantResult>> {
+        let group = group_jid(&group)?;
+        let members = users(&participants)?;
+        if members.is_empty() {
+            return Err(GatewayError::InvalidInput(
+                "participants must not be empty".into(),
+            ));
+        }
+        let action = if approve {
+            RequestAction::Approve
+        } else {
+            RequestAction::Reject
+        };
+        let handle = self.running(&account).await?;
+        let results = crate::group_requests::answer(handle.requester(), &group, action, &members)
+            .await
+            .map_err(request_error)?;
+        Ok(results
+            .into_iter()
+            .map(|(jid, error)| ParticipantResult {
+                jid: jid.to_string(),
+                status: error.unwrap_or_else(|| "success".into()),
+            })
+            .collect())
     }
 
     async fn leave_group(&mut self, account: String, group: String) -> GatewayResult<()> {

@@ -6,6 +6,7 @@ mod chats;
 mod dashboard;
 mod devices;
 mod group_export;
+mod group_requests;
 mod groups;
 mod message;
 mod pictures;
@@ -84,6 +85,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/group/participants/remove"),
     ("POST", "/group/participants/promote"),
     ("POST", "/group/participants/demote"),
+    ("GET", "/group/participant-requests"),
+    ("POST", "/group/participant-requests/approve"),
+    ("POST", "/group/participant-requests/reject"),
     ("POST", "/group/leave"),
     ("POST", "/group/photo"),
     ("POST", "/group/name"),
@@ -283,6 +287,9 @@ pub async fn dispatch(request: Request) -> ApiResponse {
         "/group/participants/remove" => groups::participants(&mut call, "remove").await,
         "/group/participants/promote" => groups::participants(&mut call, "promote").await,
         "/group/participants/demote" => groups::participants(&mut call, "demote").await,
+        "/group/participant-requests" => group_requests::list(&call).await,
+        "/group/participant-requests/approve" => group_requests::answer(&mut call, true).await,
+        "/group/participant-requests/reject" => group_requests::answer(&mut call, false).await,
         "/group/leave" => groups::leave(&mut call).await,
         "/group/name" => groups::name(&mut call).await,
         "/group/topic" => groups::topic(&mut call).await,
