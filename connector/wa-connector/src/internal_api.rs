@@ -90,6 +90,7 @@ pub const FUNCTIONS: &[(&str, &str)] = &[
     ("contacts", "get-devices"),
     ("contacts", "get-picture"),
     ("contacts", "set-picture"),
+    ("contacts", "get-business-profile"),
     ("webhooks", "events"),
     ("webhooks", "get-webhook"),
     ("webhooks", "set-webhook"),
@@ -267,6 +268,9 @@ async fn dispatch(
         }
         ("contacts", "set-picture") => {
             call!(gateway, body, contacts::set_picture(account, group, jpeg))
+        }
+        ("contacts", "get-business-profile") => {
+            call!(gateway, body, contacts::get_business_profile(account, user))
         }
         ("webhooks", "events") => call!(gateway, body, webhooks::events(account, after, limit)),
         ("webhooks", "get-webhook") => call!(gateway, body, webhooks::get_webhook(account)),

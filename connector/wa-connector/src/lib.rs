@@ -2,6 +2,7 @@
 #![warn(missing_docs)]
 
 pub mod accounts;
+pub mod business;
 pub mod appstate;
 pub mod clock;
 pub mod config;

@@ -276,3 +276,67 @@ async fn join_requests_wait_for_an_admin() {
     let no_group = gw.get(Some("ann"), "/group/participant-requests").await;
     assert_eq!(no_group.status, 400);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn business_profiles_of_business_accounts() {
+    use wa_proto::business::{BusinessProfile, Category, HoursConfig};
+    let gw = Gateway::start("business", &[]).await;
+    gw.link("ann", ANN).await;
+    gw.link("bob", BOB).await;
+    gw.sim.set_business_profile(
+        BOB,
+        Some(BusinessProfile {
+            jid: None,
+            address: "1 Main St, Springfield".into(),
+            email: "hello@bakery.example".into(),
+            description: "Bread, \"fresh\" & <warm>".into(),
+            websites: vec!["https://bakery.example".into()],
+            categories: vec![Category {
+                id: "133436743388217".into(),
+                name: "Bakery".into(),
+            }],
+            profile_options: vec![("commerce_experience".into(), "catalog".into())],
+            hours_time_zone: "Europe/Berlin".into(),
+            hours: vec![HoursConfig {
+                day_of_week: "mon".into(),
+                mode: "specific_hours".into(),
+                open_time: "480".into(),
+                close_time: "1080".into(),
+            }],
+        }),
+    );
+
+    let reply = gw
+        .get(Some("ann"), &format!("/user/business-profile?phone={BOB}"))
+        .await;
+    assert_eq!(reply.json()["message"], "Success get business profile");
+    assert_eq!(
+        reply.ok(),
+        json!({
+            "jid": jid(BOB),
+            "email": "hello@bakery.example",
+            "address": "1 Main St, Springfield",
+            "categories": [{"id": "133436743388217", "name": "Bakery"}],
+            "profile_options": {"commerce_experience": "catalog"},
+            "business_hours_timezone": "Europe/Berlin",
+            "business_hours": [{"day_of_week": "mon", "mode": "specific_hours", "open_time": "480", "close_time": "1080"}],
+            "description": "Bread, \"fresh\" & <warm>",
+            "websites": ["https://bakery.example"],
+        })
+    );
+
+    // An ordinary account is no business; a group is no user.
+    let plain = gw
+        .get(Some("bob"), &format!("/user/business-profile?phone={ANN}"))
+        .await;
+    assert_eq!((plain.status, plain.code().as_str()), (404, "NOT_FOUND"));
+    let group = gw
+        .get(
+            Some("bob"),
+            "/user/business-profile?phone=120363000000000001@g.us",
+        )
+        .await;
+    assert_eq!((group.status, group.code().as_str()), (400, "INVALID_JID"));
+    let blank = gw.get(Some("bob"), "/user/business-profile").await;
+    assert_eq!(blank.status, 400);
+}

@@ -291,6 +291,20 @@ impl SimulatorHandle {
             .map(|g| g.participants.keys().cloned().collect())
     }
 
+    /// Makes `phone` a business account publishing `profile` (`None`: an
+    /// ordinary account again).
+    pub fn set_business_profile(
+        &self,
+        phone: &str,
+        profile: Option<wa_proto::business::BusinessProfile>,
+    ) {
+        let mut state = self.shared.lock();
+        match profile {
+            Some(p) => state.business_profiles.insert(phone.to_owned(), p),
+            None => state.business_profiles.remove(phone),
+        };
+    }
+
     /// Makes joining `group` by invite link need an admin's approval (or not);
     /// false if the group does not exist.
     pub fn set_join_approval(&self, group: &Jid, on: bool) -> bool {

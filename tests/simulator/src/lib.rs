@@ -2,6 +2,7 @@
 #![warn(missing_docs)]
 
 mod app_state;
+mod business;
 mod config;
 mod connection;
 mod error;

@@ -166,6 +166,8 @@ pub(crate) struct State {
     pub chat_states: Vec<crate::presence::ChatStateSent>,
     /// Profile pictures of accounts and groups.
     pub pictures: crate::pictures::Pictures,
+    /// Business profiles of the accounts that are businesses, by phone.
+    pub business_profiles: crate::business::BusinessProfiles,
     /// App-state collections and the phones' sync keys, by account.
     pub app_state: crate::app_state::AppStates,
     next_lid: u64,
@@ -202,6 +204,7 @@ impl State {
             presence: HashMap::new(),
             chat_states: Vec::new(),
             pictures: Default::default(),
+            business_profiles: Default::default(),
             app_state: Default::default(),
             next_lid: 100_000_000_000_001,
             next_group: 120_363_000_000_000_001,

@@ -1,7 +1,9 @@
 //! `wa:gateway/contacts`: who is on WhatsApp, and with which devices.
 
 use super::bindings::wa::gateway::contacts::Host;
-use super::bindings::wa::gateway::types::{MediaRef, PictureInfo, UserCheck, UserDevices};
+use super::bindings::wa::gateway::types::{
+    BusinessCategory, BusinessHours, BusinessProfile, MediaRef, PictureInfo, UserCheck, UserDevices,
+};
 use super::messaging::{parse_chat, parse_user};
 use super::{Gateway, GatewayError, GatewayResult, request_error};
 
@@ -22,6 +24,45 @@ fn check_count(n: usize) -> GatewayResult<()> {
 }
 
 impl Host for Gateway {
+    async fn get_business_profile(
+        &mut self,
+        account: String,
+        user: String,
+    ) -> GatewayResult<Option<BusinessProfile>> {
+        let user = parse_user(&user)?;
+        let handle = self.running(&account).await?;
+        let profile = crate::business::profile(handle.requester(), &user)
+            .await
+            .map_err(request_error)?;
+        Ok(profile.map(|p| BusinessProfile {
+            jid: p.jid.unwrap_or(user).to_string(),
+            address: p.address,
+            email: p.email,
+            description: p.description,
+            websites: p.websites,
+            categories: p
+                .categories
+                .into_iter()
+                .map(|c| BusinessCategory {
+                    id: c.id,
+                    name: c.name,
+                })
+                .collect(),
+            profile_options: p.profile_options,
+            hours_time_zone: p.hours_time_zone,
+            hours: p
+                .hours
+                .into_iter()
+                .map(|h| BusinessHours {
+                    day_of_week: h.day_of_week,
+                    mode: h.mode,
+                    open_time: h.open_time,
+                    close_time: h.close_time,
+                })
+                .collect(),
+        }))
+    }
+
     async fn check_users(
         &mut self,
         account: String,

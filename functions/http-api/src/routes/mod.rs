@@ -2,6 +2,7 @@
 //! per feature.
 
 mod app;
+mod business;
 mod chats;
 mod dashboard;
 mod devices;
@@ -69,6 +70,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/message/{id}/download"),
     ("GET", "/user/check"),
     ("GET", "/user/info"),
+    ("GET", "/user/business-profile"),
     ("GET", "/user/avatar"),
     ("POST", "/user/avatar"),
     ("GET", "/user/my/groups"),
@@ -265,6 +267,7 @@ pub async fn dispatch(request: Request) -> ApiResponse {
         "/message/{id}/reaction" => message::reaction(&mut call).await,
         "/user/check" => users::check(&call).await,
         "/user/info" => users::info(&call).await,
+        "/user/business-profile" => business::profile(&call).await,
         "/user/avatar" if call.method == Method::GET => pictures::get(&call).await,
         "/user/avatar" => pictures::set_own(&mut call).await,
         "/group/photo" => pictures::set_group(&mut call).await,
