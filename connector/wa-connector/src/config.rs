@@ -316,12 +316,13 @@ pub struct ServeConfig {
     )]
     pub send_rate_burst: u32,
 
-    /// The longest one outbound transfer (media upload or download) may
-    /// take, e.g. `300s`.
+    /// The longest one outbound transfer (media upload or download, webhook
+    /// delivery, `image_url`/`file_url` fetch) may take, e.g. `300s`.
     #[arg(long = "http-client-timeout", env = "HTTP_CLIENT_TIMEOUT", default_value = "300s", value_parser = parse_duration)]
     pub http_client_timeout: Duration,
 
-    /// Idle outbound connections kept per host for reuse (0: connect anew
+    /// Idle outbound connections kept per host for reuse, by media transfers,
+    /// webhook deliveries and `image_url`/`file_url` fetches (0: connect anew
     /// for every transfer).
     #[arg(
         long = "http-client-max-idle-per-host",

@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tracing_subscriber::EnvFilter;
-use wa_host::{HostConfig, HostEngine, HttpComponent};
+use wa_host::{HostConfig, HostEngine, HttpComponent, OutboundHttp};
 
 use crate::accounts::{AccountManager, ConnectorOptions};
 use crate::config::ServeConfig;
@@ -120,6 +120,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
         .chain(config.component_env())
         .collect(),
         internal: Some(in_process_route(gateway.clone())),
+        outbound: outbound_http(&config),
         ..HostConfig::default()
     };
     let engine = HostEngine::new(&host_config)?;
@@ -180,6 +181,17 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
 }
 
 /// Loads the fan-out component and starts the webhook planner and sender.
+/// How the hosted components' own requests (webhook deliveries, `image_url`
+/// and `file_url` fetches) go out: the same `HTTP_CLIENT_*` settings as the
+/// connector's media transfers.
+fn outbound_http(config: &ServeConfig) -> OutboundHttp {
+    OutboundHttp {
+        max_idle_per_host: config.http_client_max_idle_per_host,
+        idle_timeout: config.http_client_idle_timeout,
+        timeout: config.http_client_timeout,
+    }
+}
+
 async fn start_webhooks(
     config: &ServeConfig,
     engine: &HostEngine,
@@ -206,6 +218,7 @@ async fn start_webhooks(
                 max_concurrent_requests: u32::try_from(options.concurrency).unwrap_or(u32::MAX),
                 cache_dir: Some(std::path::absolute(&config.component_cache)?),
                 env: vec![("WA_HOST".to_owned(), "wa-connector".to_owned())],
+                outbound: outbound_http(config),
                 ..HostConfig::default()
             };
             let component = HttpComponent::load(engine, &config.webhook_component, &host_config)

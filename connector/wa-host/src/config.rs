@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::InternalRoute;
+use crate::{InternalRoute, OutboundHttp};
 
 /// Limits and settings shared by every component a host runs.
 #[derive(Debug, Clone)]
@@ -23,6 +23,8 @@ pub struct HostConfig {
     pub config_vars: Vec<(String, String)>,
     /// Requests to this authority are answered in-process instead of over the network.
     pub internal: Option<InternalRoute>,
+    /// How requests to anywhere else are sent (connection reuse, timeout).
+    pub outbound: OutboundHttp,
 }
 
 impl Default for HostConfig {
@@ -35,6 +37,7 @@ impl Default for HostConfig {
             env: Vec::new(),
             config_vars: Vec::new(),
             internal: None,
+            outbound: OutboundHttp::default(),
         }
     }
 }

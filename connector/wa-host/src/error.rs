@@ -40,6 +40,9 @@ pub enum HostError {
     /// A request could not be completed by the component.
     #[error("component failed to answer")]
     Request(#[source] wasmtime::Error),
+    /// The client for components' outgoing requests could not be built.
+    #[error("cannot build the outbound HTTP client")]
+    OutboundClient(#[source] reqwest::Error),
     /// The request ran past its deadline.
     #[error("component did not answer within {0:?}")]
     Timeout(std::time::Duration),

@@ -19,6 +19,7 @@ use wasmtime_wasi_http::handler::{
 use wasmtime_wasi_http::{WasiBody, WasiHttpView};
 
 use crate::engine::EPOCH_TICK;
+use crate::outbound::OutboundClient;
 use crate::store_data::StoreData;
 use crate::{HostConfig, HostEngine, HostError, InternalRoute};
 
@@ -85,6 +86,7 @@ impl HttpComponent {
             max_memory_bytes: config.max_memory_bytes,
             timeout: config.request_timeout,
             internal: config.internal.clone(),
+            outbound: OutboundClient::new(&config.outbound)?,
         };
         Ok(Self {
             handler: ProxyHandler::new(instantiator),
@@ -154,6 +156,7 @@ struct Instantiator {
     max_memory_bytes: usize,
     timeout: Duration,
     internal: Option<InternalRoute>,
+    outbound: OutboundClient,
 }
 
 impl HandlerState for Instantiator {
@@ -171,6 +174,7 @@ impl HandlerState for Instantiator {
                 Arc::clone(&self.config_vars),
                 self.max_memory_bytes,
                 self.internal.clone(),
+                self.outbound.clone(),
             ),
         );
         store.limiter(|data| &mut data.limits);

@@ -14,6 +14,7 @@ mod engine;
 mod error;
 mod http_component;
 mod internal;
+mod outbound;
 mod store_data;
 mod world;
 
@@ -22,4 +23,5 @@ pub use engine::HostEngine;
 pub use error::HostError;
 pub use http_component::{HttpComponent, HttpResponse};
 pub use internal::{InternalFuture, InternalRoute, InternalService};
+pub use outbound::OutboundHttp;
 pub use world::ComponentWorld;

@@ -11,6 +11,7 @@ use wasmtime_wasi_http::{
 };
 
 use crate::InternalRoute;
+use crate::outbound::{BodyDone, OutboundClient};
 
 /// Per-request state: a fresh one for every request, dropped with its store.
 pub(crate) struct StoreData {
@@ -28,13 +29,14 @@ impl StoreData {
         config_vars: Arc<WasiConfigVariables>,
         max_memory_bytes: usize,
         internal: Option<InternalRoute>,
+        outbound: OutboundClient,
     ) -> Self {
         let wasi = WasiCtx::builder().envs(env).inherit_stderr().build();
         Self {
             table: ResourceTable::new(),
             wasi,
             http: WasiHttpCtx::new(),
-            hooks: Hooks { internal },
+            hooks: Hooks { internal, outbound },
             config_vars,
             limits: StoreLimitsBuilder::new()
                 .memory_size(max_memory_bytes)
@@ -70,18 +72,15 @@ impl WasiHttpView for StoreData {
     }
 }
 
-/// Outgoing requests: internal ones answered in-process, the rest sent out.
+/// Outgoing requests: internal ones answered in-process, the rest sent out
+/// through the component's pooled client.
 struct Hooks {
     internal: Option<InternalRoute>,
+    outbound: OutboundClient,
 }
 
 type SendFuture = Box<
-    dyn Future<
-            Output = wasmtime_wasi_http::Result<(
-                http::Response<WasiBody>,
-                Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
-            )>,
-        > + Send,
+    dyn Future<Output = wasmtime_wasi_http::Result<(http::Response<WasiBody>, BodyDone)>> + Send,
 >;
 
 impl WasiHttpHooks for Hooks {
@@ -102,14 +101,9 @@ impl WasiHttpHooks for Hooks {
                 })
             }
             _ => {
-                let _ = fut;
-                Box::new(async move {
-                    use http_body_util::BodyExt;
-                    let (response, io) =
-                        wasmtime_wasi_http::default_send_request(request, options).await?;
-                    let io: Box<dyn Future<Output = _> + Send> = Box::new(io);
-                    Ok((response.map(BodyExt::boxed_unsync), io))
-                })
+                drop(fut);
+                let outbound = self.outbound.clone();
+                Box::new(async move { outbound.send(request, options).await })
             }
         }
     }
