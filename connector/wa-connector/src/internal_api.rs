@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::gateway::Gateway;
 use crate::gateway::bindings::wa::gateway::{
-    accounts, contacts, groups, history, media, messaging, webhooks,
+    accounts, chat_actions, contacts, groups, history, media, messaging, webhooks,
 };
 use crate::gateway::media::MAX_MEDIA_BYTES;
 
@@ -70,6 +70,11 @@ pub const FUNCTIONS: &[(&str, &str)] = &[
     ("history", "list-chats"),
     ("history", "list-messages"),
     ("history", "get-message"),
+    ("chat-actions", "star-message"),
+    ("chat-actions", "delete-message-for-me"),
+    ("chat-actions", "pin-chat"),
+    ("chat-actions", "archive-chat"),
+    ("chat-actions", "set-push-name"),
     ("media", "put-media"),
     ("media", "read-media"),
     ("media", "message-media"),
@@ -179,6 +184,27 @@ async fn dispatch(
         }
         ("history", "get-message") => {
             call!(gateway, body, history::get_message(account, chat, id))
+        }
+        ("chat-actions", "star-message") => call!(
+            gateway,
+            body,
+            chat_actions::star_message(account, chat, id, starred)
+        ),
+        ("chat-actions", "delete-message-for-me") => call!(
+            gateway,
+            body,
+            chat_actions::delete_message_for_me(account, chat, id)
+        ),
+        ("chat-actions", "pin-chat") => {
+            call!(gateway, body, chat_actions::pin_chat(account, chat, pinned))
+        }
+        ("chat-actions", "archive-chat") => call!(
+            gateway,
+            body,
+            chat_actions::archive_chat(account, chat, archived)
+        ),
+        ("chat-actions", "set-push-name") => {
+            call!(gateway, body, chat_actions::set_push_name(account, name))
         }
         ("media", "read-media") => {
             let (key,) = match parse_args(&body) {

@@ -36,6 +36,8 @@ impl Host for Gateway {
                 name: c.name,
                 last_message_at: millis(c.last_message_at),
                 message_count: c.message_count,
+                pinned: c.pinned,
+                archived: c.archived,
             })
             .collect())
     }

@@ -9,6 +9,7 @@
 //! mode.
 
 mod accounts;
+mod chat_actions;
 mod contacts;
 mod groups;
 mod history;

@@ -48,6 +48,8 @@ struct ChatView {
     name: String,
     last_message_time: String,
     message_count: u64,
+    pinned: bool,
+    archived: bool,
 }
 
 /// The account's stored chats matching `query`, most recent first.
@@ -83,6 +85,8 @@ pub async fn list(call: &Call) -> ApiResult<ApiResponse> {
             jid: c.jid,
             last_message_time: rfc3339(c.last_message_at),
             message_count: c.message_count,
+            pinned: c.pinned,
+            archived: c.archived,
         })
         .collect();
     Ok(envelope::success(

@@ -3,6 +3,7 @@
 
 mod app;
 mod business;
+mod chat_actions;
 mod chats;
 mod dashboard;
 mod devices;
@@ -68,6 +69,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/message/{id}/revoke"),
     ("POST", "/message/{id}/update"),
     ("GET", "/message/{id}/download"),
+    ("POST", "/message/{id}/star"),
+    ("POST", "/message/{id}/unstar"),
+    ("POST", "/message/{id}/delete"),
     ("GET", "/user/check"),
     ("GET", "/user/info"),
     ("GET", "/user/business-profile"),
@@ -76,9 +80,12 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/user/my/groups"),
     ("GET", "/user/my/privacy"),
     ("GET", "/user/my/contacts"),
+    ("POST", "/user/pushname"),
     ("GET", "/chats"),
     ("GET", "/chat/{jid}/messages"),
     ("POST", "/chat/{jid}/disappearing"),
+    ("POST", "/chat/{jid}/pin"),
+    ("POST", "/chat/{jid}/archive"),
     ("POST", "/group"),
     ("GET", "/group/info"),
     ("GET", "/group/participants"),
@@ -277,6 +284,12 @@ pub async fn dispatch(request: Request) -> ApiResponse {
         "/message/{id}/revoke" => message::revoke(&mut call).await,
         "/message/{id}/update" => message::update(&mut call).await,
         "/message/{id}/download" => message::download(&call).await,
+        "/message/{id}/star" => chat_actions::star(&mut call, true).await,
+        "/message/{id}/unstar" => chat_actions::star(&mut call, false).await,
+        "/message/{id}/delete" => chat_actions::delete_for_me(&mut call).await,
+        "/chat/{jid}/pin" => chat_actions::pin(&mut call).await,
+        "/chat/{jid}/archive" => chat_actions::archive(&mut call).await,
+        "/user/pushname" => chat_actions::push_name(&mut call).await,
         "/chats" => chats::list(&call).await,
         "/chat/{jid}/messages" => chats::messages(&call).await,
         "/chat/{jid}/disappearing" => chats::disappearing(&mut call).await,
