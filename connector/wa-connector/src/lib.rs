@@ -2,8 +2,8 @@
 #![warn(missing_docs)]
 
 pub mod accounts;
-pub mod business;
 pub mod appstate;
+pub mod business;
 pub mod clock;
 pub mod config;
 pub mod connection_events;

@@ -3,18 +3,25 @@
 //! * `enqueue`: `POST /send/message` queues the message durably before its 200;
 //! * `commit`: a received message is stored with its event in one transaction.
 //!
-//! SQLite is the baseline; PostgreSQL runs against the server named by
-//! `WA_TEST_POSTGRES_URL` (started by `cargo xtask services` / `infra/postgres.sh`)
-//! and is left out, with a note, when that is unset.
+//! SQLite with `synchronous=FULL` (the default: every commit is fsynced) is the
+//! baseline, next to `synchronous=NORMAL` (`DB_SQLITE_SYNCHRONOUS=normal`).
+//! PostgreSQL runs against the server named by `WA_TEST_POSTGRES_URL` (started
+//! by `cargo xtask bench` / `infra/postgres.sh`), which is a test server with
+//! `fsync=off`: its figure is the cost of the round trips, not of durability.
+//! It is left out, with a note, when that is unset.
 //!
 //!     cargo bench -p wa-store --bench writes
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use wa_store::testing::{POSTGRES_URL_ENV, postgres_test_store, sqlite_test_store};
-use wa_store::{AccountId, Changes, DynStore, MessageStatus, NewAccount, NewEvent, NewMessage};
+use wa_store::testing::{POSTGRES_URL_ENV, postgres_test_store};
+use wa_store::{
+    AccountId, Changes, DynStore, MessageStatus, NewAccount, NewEvent, NewMessage, SqliteOptions,
+    SqliteStore, SqliteSynchronous,
+};
 
 const PEER: &str = "15550009999@s.whatsapp.net";
 
@@ -46,10 +53,21 @@ fn writes(c: &mut Criterion) {
         .build()
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut backends: Vec<(&str, DynStore)> = vec![(
-        "sqlite (baseline)",
-        runtime.block_on(sqlite_test_store(dir.path(), "bench-writes")),
-    )];
+    let sqlite = |name: &str, synchronous: SqliteSynchronous| -> DynStore {
+        let mut options = SqliteOptions::file(dir.path().join(format!("{name}.db")));
+        options.synchronous = synchronous;
+        Arc::new(runtime.block_on(SqliteStore::open(options)).unwrap())
+    };
+    let mut backends: Vec<(&str, DynStore)> = vec![
+        (
+            "sqlite synchronous=full (baseline)",
+            sqlite("full", SqliteSynchronous::Full),
+        ),
+        (
+            "sqlite synchronous=normal",
+            sqlite("normal", SqliteSynchronous::Normal),
+        ),
+    ];
     match std::env::var(POSTGRES_URL_ENV) {
         Ok(url) if !url.trim().is_empty() => {
             backends.push((

@@ -124,6 +124,10 @@ fn overhead(c: &mut Criterion) {
         });
         group.finish();
     }
+    println!(
+        "\n| operation | transcoder (median of {PAIRS}) | bare ffmpeg (median of {PAIRS}) | ratio | overhead |"
+    );
+    println!("|---|---|---|---|---|");
     for case in &cases {
         let (mut ours, mut bare) = (Vec::new(), Vec::new());
         for _ in 0..PAIRS {
@@ -136,7 +140,7 @@ fn overhead(c: &mut Criterion) {
         }
         let (ours, bare) = (median(ours), median(bare));
         println!(
-            "{}: transcoder {:.1} ms / bare ffmpeg {:.1} ms = {:.3} (overhead {:+.1} %)",
+            "| {} | {:.1} ms | {:.1} ms | {:.3} | {:+.1} % |",
             case.name,
             ours.as_secs_f64() * 1e3,
             bare.as_secs_f64() * 1e3,
@@ -144,6 +148,7 @@ fn overhead(c: &mut Criterion) {
             (ours.as_secs_f64() / bare.as_secs_f64() - 1.0) * 100.0,
         );
     }
+    println!("\nInterleaved pairs (bare, then ours) so both sides see the same machine load.");
 }
 
 criterion_group!(benches, overhead);
