@@ -72,58 +72,59 @@ struct ChatChange {
     archived: Option<bool>,
 }
 
+/// A yes/no chat setting kept in app state, and how GOWA words its answer.
+struct ChatFlag {
+    /// The body field and the answer's field.
+    field: &'static str,
+    /// The `chat-actions` function that sets it.
+    function: &'static str,
+    on: &'static str,
+    off: &'static str,
+}
+
+const PINNED: ChatFlag = ChatFlag {
+    field: "pinned",
+    function: "pin-chat",
+    on: "Chat pinned successfully",
+    off: "Chat unpinned successfully",
+};
+
+const ARCHIVED: ChatFlag = ChatFlag {
+    field: "archived",
+    function: "archive-chat",
+    on: "Chat archived successfully",
+    off: "Chat unarchived successfully",
+};
+
 /// `POST /chat/{jid}/pin`: `pinned`.
 pub async fn pin(call: &mut Call) -> ApiResult<ApiResponse> {
-    let chat = phone::chat_jid(&call.param)?;
-    let input = call.body(BODY_LIMIT).await?;
-    let pinned = required_flag(&input, "pinned")?;
-    let device = call.device().await?;
-    let done = call
-        .connector
-        .call("chat-actions", "pin-chat", (&device, &chat, pinned))
-        .await?;
-    acted(done)?;
-    let message = if pinned {
-        "Chat pinned successfully"
-    } else {
-        "Chat unpinned successfully"
-    };
-    Ok(envelope::success(
-        message,
-        ChatChange {
-            status: "success",
-            message,
-            chat_jid: chat,
-            pinned: Some(pinned),
-            archived: None,
-        },
-    ))
+    set_chat_flag(call, &PINNED).await
 }
 
 /// `POST /chat/{jid}/archive`: `archived`.
 pub async fn archive(call: &mut Call) -> ApiResult<ApiResponse> {
+    set_chat_flag(call, &ARCHIVED).await
+}
+
+async fn set_chat_flag(call: &mut Call, flag: &ChatFlag) -> ApiResult<ApiResponse> {
     let chat = phone::chat_jid(&call.param)?;
     let input = call.body(BODY_LIMIT).await?;
-    let archived = required_flag(&input, "archived")?;
+    let value = required_flag(&input, flag.field)?;
     let device = call.device().await?;
     let done = call
         .connector
-        .call("chat-actions", "archive-chat", (&device, &chat, archived))
+        .call("chat-actions", flag.function, (&device, &chat, value))
         .await?;
     acted(done)?;
-    let message = if archived {
-        "Chat archived successfully"
-    } else {
-        "Chat unarchived successfully"
-    };
+    let message = if value { flag.on } else { flag.off };
     Ok(envelope::success(
         message,
         ChatChange {
             status: "success",
             message,
             chat_jid: chat,
-            pinned: None,
-            archived: Some(archived),
+            pinned: (flag.field == PINNED.field).then_some(value),
+            archived: (flag.field == ARCHIVED.field).then_some(value),
         },
     ))
 }
