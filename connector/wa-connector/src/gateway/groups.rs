@@ -72,12 +72,7 @@ impl Host for Gateway {
         participants: Vec<String>,
     ) -> GatewayResult<Vec<ParticipantResult>> {
         let group = group_jid(&group)?;
-        let members = users(&participants)?;
-        if members.is_empty() {
-            return Err(GatewayError::InvalidInput(
-                "participants must not be empty".into(),
-            ));
-        }
+        let members = some_users(&participants)?;
         let action = match action {
             ParticipantAction::Add => ProtoAction::Add,
             ParticipantAction::Remove => ProtoAction::Remove,
@@ -214,12 +209,7 @@ impl Host for Gateway {
         participants: Vec<String>,
     ) -> GatewayResult<Vec<ParticipantResult>> {
         let group = group_jid(&group)?;
-        let members = users(&participants)?;
-        if members.is_empty() {
-            return Err(GatewayError::InvalidInput(
-                "participants must not be empty".into(),
-            ));
-        }
+        let members = some_users(&participants)?;
         let action = if approve {
             RequestAction::Approve
         } else {
@@ -283,6 +273,17 @@ fn invite_error(error: RequestError) -> GatewayError {
 
 fn users(jids: &[String]) -> GatewayResult<Vec<wa_proto::binary::Jid>> {
     jids.iter().map(|j| parse_user(j)).collect()
+}
+
+/// [`users`], refusing an empty list: the member changes need someone to act on.
+fn some_users(jids: &[String]) -> GatewayResult<Vec<wa_proto::binary::Jid>> {
+    let members = users(jids)?;
+    if members.is_empty() {
+        return Err(GatewayError::InvalidInput(
+            "participants must not be empty".into(),
+        ));
+    }
+    Ok(members)
 }
 
 fn group_jid(jid: &str) -> GatewayResult<wa_proto::binary::Jid> {
