@@ -227,6 +227,11 @@ impl MessageStore for ConnectorStore {
             .await
     }
 
+    async fn find_message(&self, account: &AccountId, id: &str) -> Result<Option<StoredMessage>> {
+        self.timed("message", self.inner.find_message(account, id))
+            .await
+    }
+
     async fn list_messages(
         &self,
         account: &AccountId,

@@ -253,6 +253,10 @@ pub trait MessageStore: Send + Sync {
         id: &str,
     ) -> Result<Option<StoredMessage>>;
 
+    /// One message, looked up by id alone in whichever chat it is (ours first,
+    /// then the newest): GOWA names only the message when forwarding it.
+    async fn find_message(&self, account: &AccountId, id: &str) -> Result<Option<StoredMessage>>;
+
     /// Messages matching the query, newest first.
     async fn list_messages(
         &self,

@@ -41,6 +41,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "app_state",
         sql: include_str!("../migrations/sqlite/005_app_state.sql"),
     },
+    Migration {
+        version: 6,
+        name: "message_ids",
+        sql: include_str!("../migrations/sqlite/006_message_ids.sql"),
+    },
 ];
 
 /// PostgreSQL's migrations, in order.
@@ -70,10 +75,15 @@ pub(crate) const POSTGRES: &[Migration] = &[
         name: "app_state",
         sql: include_str!("../migrations/postgres/005_app_state.sql"),
     },
+    Migration {
+        version: 6,
+        name: "message_ids",
+        sql: include_str!("../migrations/postgres/006_message_ids.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows (the same for every backend).
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// Which migration comes after `current`, if any.
 pub(crate) fn next_after(list: &'static [Migration], current: i64) -> Option<&'static Migration> {

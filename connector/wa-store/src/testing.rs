@@ -57,6 +57,7 @@ macro_rules! store_integration_tests {
             device_secrets_stay_out_of_debug,
             message_commit_round_trips_every_field,
             message_duplicates_are_reported_not_overwritten,
+            find_message_by_id_in_any_chat,
             commit_is_atomic,
             chats_are_upserted_ordered_and_counted,
             receipts_move_status_forward_only,
@@ -1001,6 +1002,40 @@ pub async fn message_duplicates_are_reported_not_overwritten(store: DynStore) {
         .unwrap();
     let got = store.get_message(&a, chat, "A").await.unwrap().unwrap();
     assert!(got.message.from_me);
+}
+
+/// `find_message` finds a message by id in whichever chat it is: ours first
+/// when ids collide, else the newest; other accounts' messages stay unseen.
+pub async fn find_message_by_id_in_any_chat(store: DynStore) {
+    let a = new_account(&store, "find-msg").await;
+    let b = new_account(&store, "find-msg-other").await;
+    let (peer, group) = ("15551110000@s.whatsapp.net", "120363000000000003@g.us");
+    store
+        .commit(
+            &a,
+            &with_messages(vec![
+                incoming(peer, peer, "ONLY", 1000, "in a chat"),
+                incoming(group, peer, "TWICE", 2000, "older"),
+                incoming(peer, peer, "TWICE", 3000, "newer"),
+                incoming(group, "15552220000@s.whatsapp.net", "MINE", 5000, "theirs"),
+                outgoing(peer, "MINE", 4000, "ours"),
+            ]),
+        )
+        .await
+        .unwrap();
+    let found = store.find_message(&a, "ONLY").await.unwrap().unwrap();
+    assert_eq!(
+        (found.message.chat.as_str(), found.message.text.as_deref()),
+        (peer, Some("in a chat"))
+    );
+    assert_eq!(found.account, a);
+    let found = store.find_message(&a, "TWICE").await.unwrap().unwrap();
+    assert_eq!(found.message.text.as_deref(), Some("newer"));
+    let found = store.find_message(&a, "MINE").await.unwrap().unwrap();
+    assert!(found.message.from_me);
+    assert_eq!(found.message.text.as_deref(), Some("ours"));
+    assert!(store.find_message(&a, "NONE").await.unwrap().is_none());
+    assert!(store.find_message(&b, "ONLY").await.unwrap().is_none());
 }
 
 /// A commit whose later part is invalid, or whose account does not exist, writes

@@ -59,10 +59,26 @@ async fn file_uri_opens_wal_database_with_foreign_keys() {
             (2, "devices".to_string()),
             (3, "messaging".to_string()),
             (4, "webhooks".to_string()),
-            (5, "app_state".to_string())
+            (5, "app_state".to_string()),
+            (6, "message_ids".to_string())
         ]
     );
-    assert_eq!(wa_store::SCHEMA_VERSION, 5);
+    assert_eq!(wa_store::SCHEMA_VERSION, 6);
+    // A message found by id alone (forwarding) is an index lookup, not a scan.
+    let plan: Vec<String> = conn
+        .prepare(
+            "EXPLAIN QUERY PLAN SELECT seq FROM messages
+             WHERE account_id = 'a' AND id = 'X' ORDER BY from_me DESC LIMIT 1",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(3))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(
+        plan.iter().any(|step| step.contains("messages_by_id")),
+        "{plan:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

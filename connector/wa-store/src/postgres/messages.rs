@@ -229,6 +229,23 @@ impl MessageStore for PostgresStore {
             .transpose()
     }
 
+    async fn find_message(&self, account: &AccountId, id: &str) -> Result<Option<StoredMessage>> {
+        let client = self.client().await?;
+        let rows = query(
+            &client,
+            &format!(
+                "SELECT {SELECT_COLUMNS} FROM messages m
+                 WHERE m.account_id = $1 AND m.id = $2
+                 ORDER BY m.from_me DESC, m.timestamp DESC, m.seq DESC LIMIT 1"
+            ),
+            &[&account.as_str(), &id],
+        )
+        .await?;
+        rows.first()
+            .map(|r| read_message(r)?.into_stored(account))
+            .transpose()
+    }
+
     async fn list_messages(
         &self,
         account: &AccountId,

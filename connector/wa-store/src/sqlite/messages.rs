@@ -232,6 +232,25 @@ impl MessageStore for SqliteStore {
             .await
     }
 
+    async fn find_message(&self, account: &AccountId, id: &str) -> Result<Option<StoredMessage>> {
+        let (account, id) = (account.clone(), id.to_owned());
+        self.pool
+            .run(move |conn| {
+                conn.prepare_cached(&format!(
+                    "SELECT {SELECT_COLUMNS} FROM messages m
+                     WHERE m.account_id = ?1 AND m.id = ?2
+                     ORDER BY m.from_me DESC, m.timestamp DESC, m.seq DESC LIMIT 1"
+                ))
+                .map_err(map_err)?
+                .query_row(params![account.as_str(), id], read_message)
+                .optional()
+                .map_err(map_err)?
+                .map(|row| row.into_stored(&account))
+                .transpose()
+            })
+            .await
+    }
+
     async fn list_messages(
         &self,
         account: &AccountId,
