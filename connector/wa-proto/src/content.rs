@@ -358,7 +358,7 @@ pub fn media_message(
             }));
         }
         MediaKind::Sticker => {
-            msg.sticker_message = Some(StickerMessage {
+            msg.sticker_message = Some(Box::new(StickerMessage {
                 url,
                 file_sha256,
                 file_enc_sha256,
@@ -369,7 +369,7 @@ pub fn media_message(
                 direct_path,
                 file_length,
                 ..Default::default()
-            });
+            }));
         }
     }
     msg

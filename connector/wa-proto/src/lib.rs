@@ -12,6 +12,8 @@ pub mod compose;
 pub mod connection;
 pub mod content;
 pub mod creds;
+/// Forwarding an earlier message to another chat, with the "forwarded" label.
+pub mod forward;
 pub mod frame;
 /// Membership requests of groups that need approval to join (`w:g2`).
 pub mod group_requests;
