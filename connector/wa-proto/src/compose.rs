@@ -237,6 +237,7 @@ impl MessageContext {
             mentioned_jid: self.mentions.clone(),
             forwarding_score: self.forwarded.then_some(1),
             is_forwarded: self.forwarded.then_some(true),
+            expiration: None,
         }
     }
 }

@@ -11,6 +11,7 @@
 
 use thiserror::Error;
 
+use crate::content::UploadedMedia;
 use crate::proto::message::{ContextInfo, Message};
 
 /// The score from which WhatsApp clients label a message "Forwarded many times".
@@ -31,7 +32,8 @@ pub enum ForwardError {
 
 /// The message to send when forwarding `original` (as decrypted or as we sent
 /// it; a copy of our own send from another device is looked through).
-pub fn forward(original: &Message) -> Result<Message, ForwardError> {
+/// `expiration_secs` makes the copy a disappearing message.
+pub fn forward(original: &Message, expiration_secs: Option<u32>) -> Result<Message, ForwardError> {
     let original = original
         .device_sent_message
         .as_ref()
@@ -49,9 +51,43 @@ pub fn forward(original: &Message) -> Result<Message, ForwardError> {
     *context = Some(Box::new(ContextInfo {
         forwarding_score: Some(score),
         is_forwarded: Some(true),
+        expiration: expiration_secs,
         ..ContextInfo::default()
     }));
     Ok(copy)
+}
+
+/// Points the media `msg` carries at `upload` instead (a forward whose file
+/// was uploaded again); other content is left as it is.
+pub fn replace_media(msg: &mut Message, upload: &UploadedMedia) {
+    let url = Some(upload.url.clone());
+    let direct_path = Some(upload.direct_path.clone());
+    let media_key = Some(upload.media_key.to_vec());
+    let file_sha256 = Some(upload.file_sha256.to_vec());
+    let file_enc_sha256 = Some(upload.file_enc_sha256.to_vec());
+    let file_length = Some(upload.file_length);
+    macro_rules! point {
+        ($m:expr) => {{
+            $m.url = url;
+            $m.direct_path = direct_path;
+            $m.media_key = media_key;
+            $m.file_sha256 = file_sha256;
+            $m.file_enc_sha256 = file_enc_sha256;
+            $m.file_length = file_length;
+            $m.media_key_timestamp = None;
+        }};
+    }
+    if let Some(m) = msg.image_message.as_mut() {
+        point!(m);
+    } else if let Some(m) = msg.video_message.as_mut() {
+        point!(m);
+    } else if let Some(m) = msg.audio_message.as_mut() {
+        point!(m);
+    } else if let Some(m) = msg.document_message.as_mut() {
+        point!(m);
+    } else if let Some(m) = msg.sticker_message.as_mut() {
+        point!(m);
+    }
 }
 
 /// How often the message with this context was already forwarded: its score,
@@ -151,7 +187,7 @@ mod tests {
 
     use super::*;
     use crate::compose::{self, MessageContext, MessageTarget};
-    use crate::content::{MediaExtra, MediaKind, UploadedMedia, summarize, text_message};
+    use crate::content::{MediaExtra, MediaKind, summarize, text_message};
     use crate::proto::message::MessageContextInfo;
     use crate::proto::message::message::{DeviceSentMessage, ReactionMessage};
 
@@ -179,7 +215,7 @@ mod tests {
 
     #[test]
     fn plain_text_becomes_labelled_extended_text() {
-        let out = reparse(&forward(&text_message("hello")).unwrap());
+        let out = reparse(&forward(&text_message("hello"), None).unwrap());
         assert!(out.conversation.is_none());
         let ext = out.extended_text_message.as_ref().unwrap();
         assert_eq!(ext.text.as_deref(), Some("hello"));
@@ -211,7 +247,7 @@ mod tests {
             device_list_metadata_version: Some(2),
             message_secret: Some(vec![9; 32]),
         });
-        let out = forward(&original).unwrap();
+        let out = forward(&original, None).unwrap();
         assert!(out.message_context_info.is_none());
         let info = context_of(&out);
         assert_eq!(
@@ -228,7 +264,7 @@ mod tests {
     fn the_score_counts_every_forward() {
         let mut m = text_message("chain");
         for expected in 1..=FREQUENTLY_FORWARDED_SCORE + 1 {
-            m = reparse(&forward(&m).unwrap());
+            m = reparse(&forward(&m, None).unwrap());
             assert_eq!(context_of(&m).forwarding_score, Some(expected));
         }
         // A label without a score counts as forwarded once.
@@ -245,7 +281,7 @@ mod tests {
             .unwrap()
             .forwarding_score = None;
         assert_eq!(
-            context_of(&forward(&labelled).unwrap()).forwarding_score,
+            context_of(&forward(&labelled, None).unwrap()).forwarding_score,
             Some(2)
         );
     }
@@ -258,7 +294,7 @@ mod tests {
             Some("a cat".into()),
             MediaExtra::default(),
         );
-        let out = reparse(&forward(&original).unwrap());
+        let out = reparse(&forward(&original, None).unwrap());
         let (a, b) = (
             original.image_message.as_ref().unwrap(),
             out.image_message.as_ref().unwrap(),
@@ -276,9 +312,47 @@ mod tests {
             None,
             MediaExtra::default(),
         );
-        let out = reparse(&forward(&sticker).unwrap());
+        let out = reparse(&forward(&sticker, None).unwrap());
         assert_eq!(context_of(&out).forwarding_score, Some(1));
         assert_eq!(summarize(&out).kind, "sticker");
+    }
+
+    #[test]
+    fn a_reupload_replaces_the_reference_and_an_expiration_is_carried() {
+        let original = crate::content::media_message(
+            MediaKind::Document {
+                file_name: "report.pdf".into(),
+            },
+            &uploaded(),
+            Some("Q3".into()),
+            MediaExtra::default(),
+        );
+        let mut out = forward(&original, Some(86_400)).unwrap();
+        let again = UploadedMedia {
+            direct_path: "/o1/fresh".into(),
+            media_key: [9; 32],
+            file_enc_sha256: [3; 32],
+            ..uploaded()
+        };
+        replace_media(&mut out, &again);
+        let out = reparse(&out);
+        let doc = out.document_message.as_ref().unwrap();
+        assert_eq!(doc.direct_path.as_deref(), Some("/o1/fresh"));
+        assert_eq!(doc.media_key.as_deref(), Some(&[9; 32][..]));
+        assert_eq!(doc.file_enc_sha256.as_deref(), Some(&[3; 32][..]));
+        assert_eq!(doc.file_name.as_deref(), Some("report.pdf"));
+        assert_eq!(doc.caption.as_deref(), Some("Q3"));
+        let info = context_of(&out);
+        assert_eq!(
+            (info.expiration, info.forwarding_score),
+            (Some(86_400), Some(1))
+        );
+        // Text has no media to point elsewhere.
+        let mut text = forward(&text_message("t"), None).unwrap();
+        let before = text.clone();
+        replace_media(&mut text, &again);
+        assert_eq!(text, before);
+        assert_eq!(context_of(&text).expiration, None);
     }
 
     #[test]
@@ -291,7 +365,7 @@ mod tests {
             })),
             ..Message::default()
         };
-        let out = forward(&sent).unwrap();
+        let out = forward(&sent, None).unwrap();
         assert!(out.device_sent_message.is_none());
         assert_eq!(
             out.extended_text_message.unwrap().text.as_deref(),
@@ -308,7 +382,7 @@ mod tests {
             MediaExtra::default(),
         );
         assert_eq!(
-            forward(&compose::view_once(image)),
+            forward(&compose::view_once(image), None),
             Err(ForwardError::ViewOnce)
         );
         let target = MessageTarget {
@@ -318,7 +392,7 @@ mod tests {
             participant: None,
         };
         assert_eq!(
-            forward(&compose::revoke_message(&target)),
+            forward(&compose::revoke_message(&target), None),
             Err(ForwardError::Unsupported("revoke and edit"))
         );
         let reaction = Message {
@@ -329,13 +403,13 @@ mod tests {
             ..Message::default()
         };
         assert_eq!(
-            forward(&reaction),
+            forward(&reaction, None),
             Err(ForwardError::Unsupported("reaction"))
         );
         let poll = compose::poll_message("Q?", &["a".into(), "b".into()], 1, [1; 32]);
-        assert_eq!(forward(&poll), Err(ForwardError::Unsupported("poll")));
+        assert_eq!(forward(&poll, None), Err(ForwardError::Unsupported("poll")));
         assert_eq!(
-            forward(&Message::default()),
+            forward(&Message::default(), None),
             Err(ForwardError::Unsupported("unknown"))
         );
     }
