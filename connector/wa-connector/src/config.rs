@@ -270,6 +270,30 @@ pub struct ServeConfig {
     #[arg(long = "max-file-size-audio", env = "WHATSAPP_MAX_FILE_SIZE_AUDIO", default_value_t = 16 * MIB)]
     pub max_file_size_audio: u64,
 
+    /// The x264 preset videos are encoded with: `ultrafast` … `veryslow`,
+    /// trading CPU time for a smaller file at the same quality.
+    #[arg(long = "ffmpeg-preset", env = "FFMPEG_PRESET", default_value = "veryfast", value_parser = clap::builder::PossibleValuesParser::new(media_transcode::VIDEO_PRESETS))]
+    pub ffmpeg_preset: String,
+
+    /// The x264 constant rate factor for encoded videos: 0 (lossless) to 51;
+    /// each step of 6 roughly halves or doubles the size.
+    #[arg(long = "ffmpeg-crf", env = "FFMPEG_CRF", default_value_t = 23, value_parser = clap::value_parser!(u8).range(0..=51))]
+    pub ffmpeg_crf: u8,
+
+    /// Encoder threads per video conversion; 0 lets x264 use every core.
+    #[arg(long = "ffmpeg-threads", env = "FFMPEG_THREADS", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=64))]
+    pub ffmpeg_threads: u32,
+
+    /// Hardware decoding for video conversions (ffmpeg's `-hwaccel`: `auto`,
+    /// `vaapi`, `cuda`, ...); unset or `none`: software. Encoding stays libx264.
+    #[arg(long = "ffmpeg-hwaccel", env = "FFMPEG_HWACCEL")]
+    pub ffmpeg_hwaccel: Option<String>,
+
+    /// Send a video WhatsApp already plays (H.264/AAC MP4 with faststart)
+    /// byte for byte as uploaded; others are still converted.
+    #[arg(long = "send-media-without-recompression", env = "WHATSAPP_SEND_MEDIA_WITHOUT_RECOMPRESSION", default_value_t = false, action = clap::ArgAction::Set)]
+    pub send_media_without_recompression: bool,
+
     /// Let `image_url`/`file_url`/... fetch from loopback and private addresses
     /// (off: a client cannot make the gateway probe its own network).
     #[arg(long = "allow-private-media-urls", env = "WHATSAPP_ALLOW_PRIVATE_MEDIA_URLS", default_value_t = false, action = clap::ArgAction::Set)]
@@ -503,6 +527,26 @@ impl ServeConfig {
             concurrency: self.webhook_concurrency.max(1),
             retry_window: self.webhook_retry_window,
         }
+    }
+
+    /// How videos and voice notes sent through the API are converted: the
+    /// encoder flags, checked the way media-transcode checks its variables.
+    pub fn media_conversion(&self) -> Result<crate::transcode::MediaConversion, String> {
+        use media_transcode::encoder_env::{
+            CRF_ENV, HWACCEL_ENV, PASSTHROUGH_ENV, PRESET_ENV, THREADS_ENV,
+        };
+        let video = media_transcode::VideoOptions::from_vars(|name| match name {
+            PRESET_ENV => Some(self.ffmpeg_preset.clone()),
+            CRF_ENV => Some(self.ffmpeg_crf.to_string()),
+            THREADS_ENV => Some(self.ffmpeg_threads.to_string()),
+            HWACCEL_ENV => self.ffmpeg_hwaccel.clone(),
+            PASSTHROUGH_ENV => Some(self.send_media_without_recompression.to_string()),
+            _ => None,
+        })?;
+        Ok(crate::transcode::MediaConversion {
+            video,
+            max_video_bytes: self.max_file_size_video,
+        })
     }
 
     /// The settings the REST component reads from its environment (limits and

@@ -39,6 +39,9 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
         "starting wa-connector"
     );
 
+    let conversion = config
+        .media_conversion()
+        .map_err(|e| anyhow::anyhow!("invalid video encoder settings: {e}"))?;
     std::fs::create_dir_all(&config.component_cache).with_context(|| {
         format!(
             "cannot create the component cache {}",
@@ -101,6 +104,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
         },
     )
     .with_webhook_retry_window(config.webhook_retry_window)
+    .with_media_conversion(conversion)
     .with_metrics(metrics.clone());
     let host_config = HostConfig {
         request_timeout: config.request_timeout,

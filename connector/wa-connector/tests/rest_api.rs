@@ -469,10 +469,29 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() {
 
 /// One second of a 440 Hz tone as WAV, made by ffmpeg.
 fn generated_audio(dir: &std::path::Path) -> Vec<u8> {
-    let out = dir.join("tone.wav");
+    generated(dir, "tone.wav", &["-i", "sine=frequency=440:duration=1"])
+}
+
+/// One second of video in AVI (MPEG-4 Part 2), made by ffmpeg.
+fn generated_video(dir: &std::path::Path) -> Vec<u8> {
+    generated(
+        dir,
+        "clip.avi",
+        &[
+            "-i",
+            "testsrc=duration=1:size=160x120:rate=10",
+            "-c:v",
+            "mpeg4",
+        ],
+    )
+}
+
+/// What ffmpeg writes to `dir/name` from a lavfi source and `args`.
+fn generated(dir: &std::path::Path, name: &str, args: &[&str]) -> Vec<u8> {
+    let out = dir.join(name);
     let status = std::process::Command::new("ffmpeg")
         .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi"])
-        .args(["-i", "sine=frequency=440:duration=1"])
+        .args(args)
         .arg(&out)
         .status()
         .expect("ffmpeg is installed (cargo xtask test installs it)");
@@ -503,7 +522,7 @@ async fn media_and_rich_messages_arrive_and_download_byte_identical() {
     let image = file_bytes(b"\xFF\xD8\xFF\xE0", 40_000, 1);
     let voice = generated_audio(&gw.dir);
     let document = file_bytes(b"%PDF-1.4\n", 30_000, 3);
-    let video = file_bytes(b"\x00\x00\x00\x18ftypmp42", 50_000, 4);
+    let video = generated_video(&gw.dir);
     /// Route, form field, file name, MIME type, bytes, extra fields.
     type Upload<'a> = (
         &'a str,
@@ -580,6 +599,12 @@ async fn media_and_rich_messages_arrive_and_download_byte_identical() {
         if path == "/send/audio" {
             // Voice notes are re-encoded to Opus in OGG, whatever was uploaded.
             assert!(downloaded.bytes.starts_with(b"OggS"), "not OGG");
+            assert_eq!(received["file_length"], downloaded.bytes.len());
+            continue;
+        }
+        if path == "/send/video" {
+            // Converted to H.264 in MP4 (tests/video.rs checks how).
+            assert_eq!(&downloaded.bytes[4..8], b"ftyp", "not MP4");
             assert_eq!(received["file_length"], downloaded.bytes.len());
             continue;
         }

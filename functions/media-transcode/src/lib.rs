@@ -48,5 +48,5 @@ pub use locate::{FFMPEG_PATH_ENV, FfmpegBinary, LocateError};
 pub use sticker::{STICKER_SIZE, Sticker, StickerOptions};
 pub use thumbnail::{Thumbnail, ThumbnailOptions};
 pub use transcoder::{DEFAULT_TIMEOUT, Limits, OutputError, TranscodeError, Transcoder};
-pub use video::{Video, VideoOptions};
+pub use video::{VIDEO_PRESETS, Video, VideoOptions};
 pub use voice_note::{OpusSampleRate, VoiceNote, VoiceNoteOptions, WAVEFORM_POINTS};

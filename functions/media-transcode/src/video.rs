@@ -23,7 +23,7 @@ pub(crate) const VIDEO_MIME: &str = "video/mp4";
 /// libx264's CRF scale (0 lossless … 51 worst).
 const CRF_RANGE: std::ops::RangeInclusive<u8> = 0..=51;
 /// libx264's presets, fastest first.
-const PRESETS: [&str; 9] = [
+pub const VIDEO_PRESETS: [&str; 9] = [
     "ultrafast",
     "superfast",
     "veryfast",
@@ -85,10 +85,10 @@ impl VideoOptions {
         if !CRF_RANGE.contains(&self.crf) {
             return Err(format!("crf must be between 0 and 51, not {}", self.crf));
         }
-        if !PRESETS.contains(&self.preset.as_str()) {
+        if !VIDEO_PRESETS.contains(&self.preset.as_str()) {
             return Err(format!(
                 "preset must be one of {}, not {:?}",
-                PRESETS.join(", "),
+                VIDEO_PRESETS.join(", "),
                 self.preset
             ));
         }

@@ -12,8 +12,8 @@ use wa_proto::proto::message::Message;
 
 use super::bindings::wa::gateway::messaging::Host;
 use super::bindings::wa::gateway::types::{
-    ChatState, MediaKind as ApiMediaKind, MessageStatus, OutboundContent, OutboundMedia,
-    OutboundMessage, SendReceipt,
+    ChatState, ForwardRequest, MediaKind as ApiMediaKind, MessageStatus, OutboundContent,
+    OutboundMedia, OutboundMessage, SendReceipt,
 };
 use super::{Gateway, GatewayError, GatewayResult, millis, request_error, store_error};
 use crate::accounts::AccountHandle;
@@ -168,6 +168,14 @@ impl Host for Gateway {
         }
         Ok(())
     }
+
+    async fn forward_message(
+        &mut self,
+        account: String,
+        request: ForwardRequest,
+    ) -> GatewayResult<SendReceipt> {
+        self.forward(account, request).await
+    }
 }
 
 impl Gateway {
@@ -275,24 +283,51 @@ impl Gateway {
             check_text("caption", caption)?;
         }
         // Voice notes are always re-encoded: phones play only Opus in OGG, and
-        // the conversion measures the duration they show.
-        let (key, mime, seconds, waveform) = if media.voice_note {
-            let started = std::time::Instant::now();
-            let note = crate::transcode::voice_note(store, &key).await;
-            self.metrics
-                .media_processed("voice_note", started.elapsed());
-            let note = note.map_err(|e| match e {
-                TranscodeFailure::BadInput(_) => GatewayError::InvalidInput(e.to_string()),
-                e => GatewayError::Unavailable(e.to_string()),
-            })?;
-            (note.key, note.mime, Some(note.seconds), Some(note.waveform))
+        // the conversion measures the duration they show. Videos are brought
+        // to the one shape every client plays, with their preview.
+        let Converted {
+            key,
+            mime,
+            seconds,
+            size,
+            waveform,
+            thumbnail,
+        } = if media.voice_note {
+            let note = self
+                .converted("voice_note", crate::transcode::voice_note(store, &key))
+                .await?;
+            Converted {
+                key: note.key,
+                mime: note.mime,
+                seconds: Some(note.seconds),
+                size: None,
+                waveform: Some(note.waveform),
+                thumbnail: None,
+            }
+        } else if kind == MediaKind::Video {
+            let video = self
+                .converted(
+                    "video",
+                    crate::transcode::video(store, &key, &self.conversion, media.compress),
+                )
+                .await?;
+            Converted {
+                key: video.key,
+                mime: video.mime,
+                seconds: Some(video.seconds),
+                size: Some((video.width, video.height)),
+                waveform: None,
+                thumbnail: Some(video.thumbnail),
+            }
         } else {
-            (
+            Converted {
                 key,
-                media.media.mime.clone(),
-                media.duration_secs,
-                media.waveform,
-            )
+                mime: media.media.mime.clone(),
+                seconds: media.duration_secs,
+                size: media.width.zip(media.height),
+                waveform: media.waveform,
+                thumbnail: None,
+            }
         };
         let uploaded = handle
             .upload_media(store, &key, kind.media_type(), &mime)
@@ -300,16 +335,32 @@ impl Gateway {
             .map_err(transfer_error)?;
         let extra = MediaExtra {
             seconds,
-            width: media.width,
-            height: media.height,
+            width: size.map(|(w, _)| w),
+            height: size.map(|(_, h)| h),
             waveform,
-            thumbnail: None,
+            thumbnail,
         };
         let mut message = content::media_message(kind, &uploaded, media.caption, extra);
         if let Some(video) = message.video_message.as_mut() {
             video.gif_playback = media.gif_playback.then_some(true);
         }
         Ok((message, Some(key.to_string())))
+    }
+
+    /// Runs one media conversion, timed as `kind` in the metrics; an input
+    /// ffmpeg cannot read is the client's error.
+    async fn converted<T>(
+        &self,
+        kind: &'static str,
+        conversion: impl std::future::Future<Output = Result<T, TranscodeFailure>>,
+    ) -> GatewayResult<T> {
+        let started = std::time::Instant::now();
+        let result = conversion.await;
+        self.metrics.media_processed(kind, started.elapsed());
+        result.map_err(|e| match e {
+            TranscodeFailure::BadInput { .. } => GatewayError::InvalidInput(e.to_string()),
+            e => GatewayError::Unavailable(e.to_string()),
+        })
     }
 
     /// The message a reply quotes, with its content for the quote bubble.
@@ -366,6 +417,16 @@ impl Gateway {
     }
 }
 
+/// A media file as it will be uploaded: converted or as the client sent it.
+struct Converted {
+    key: wa_media::MediaKey,
+    mime: String,
+    seconds: Option<u32>,
+    size: Option<(u32, u32)>,
+    waveform: Option<Vec<u8>>,
+    thumbnail: Option<Vec<u8>>,
+}
+
 fn target_of(chat: &Jid, message: &wa_store::NewMessage) -> MessageTarget {
     MessageTarget {
         chat: chat.to_string(),
@@ -416,7 +477,7 @@ fn check_text(field: &str, text: &str) -> GatewayResult<()> {
 }
 
 /// Message ids are short printable tokens (WhatsApp's are 16–32 hex characters).
-fn check_message_id(id: &str) -> GatewayResult<()> {
+pub(super) fn check_message_id(id: &str) -> GatewayResult<()> {
     if id.is_empty() || id.len() > 128 || !id.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(invalid(format!(
             "`{id}` is not a message id (1 to 128 printable characters)"
@@ -425,11 +486,11 @@ fn check_message_id(id: &str) -> GatewayResult<()> {
     Ok(())
 }
 
-fn invalid(why: impl Into<String>) -> GatewayError {
+pub(super) fn invalid(why: impl Into<String>) -> GatewayError {
     GatewayError::InvalidInput(why.into())
 }
 
-fn send_error(error: SendRequestError) -> GatewayError {
+pub(super) fn send_error(error: SendRequestError) -> GatewayError {
     match error {
         SendRequestError::NotLinked => GatewayError::NotReady(error.to_string()),
         SendRequestError::InvalidRecipient(_) => GatewayError::InvalidInput(error.to_string()),

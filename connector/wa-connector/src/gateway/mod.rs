@@ -11,6 +11,7 @@
 mod accounts;
 mod chat_actions;
 mod contacts;
+mod forward;
 mod groups;
 mod history;
 pub mod media;
@@ -56,6 +57,7 @@ pub struct Gateway {
     deployment: Arc<Deployment>,
     webhook_retry_window: Duration,
     metrics: crate::metrics::Metrics,
+    conversion: crate::transcode::MediaConversion,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -84,6 +86,7 @@ impl Gateway {
             deployment: Arc::new(deployment),
             webhook_retry_window: WebhookOptions::default().retry_window,
             metrics: crate::metrics::Metrics::default(),
+            conversion: crate::transcode::MediaConversion::default(),
         }
     }
 
@@ -91,6 +94,12 @@ impl Gateway {
     /// Lambda) in `metrics`, like the attempts made in this process.
     pub fn with_metrics(mut self, metrics: crate::metrics::Metrics) -> Self {
         self.metrics = metrics;
+        self
+    }
+
+    /// How media sent through the API is converted (the encoder flags).
+    pub fn with_media_conversion(mut self, conversion: crate::transcode::MediaConversion) -> Self {
+        self.conversion = conversion;
         self
     }
 

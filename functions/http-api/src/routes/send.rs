@@ -51,7 +51,8 @@ pub async fn file(call: &mut Call) -> ApiResult<ApiResponse> {
     send_media(call, MediaKind::Document, Limit::Document, "file", None).await
 }
 
-/// `POST /send/video`: `video` (file) or `video_url`, `caption`, `gif_playback`.
+/// `POST /send/video`: `video` (file) or `video_url`, `caption`, `gif_playback`,
+/// `compress`.
 pub async fn video(call: &mut Call) -> ApiResult<ApiResponse> {
     send_media(
         call,
@@ -211,6 +212,7 @@ async fn upload(
         file_name: file.file_name,
         voice_note,
         gif_playback: kind == MediaKind::Video && input.flag("gif_playback")?,
+        compress: kind == MediaKind::Video && input.flag("compress")?,
         duration_secs: input.number::<u32>("duration")?,
         waveform: None,
         width: None,
