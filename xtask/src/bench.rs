@@ -14,6 +14,7 @@
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use crate::Result;
 use crate::components;
@@ -150,14 +151,37 @@ pub fn run(args: &[String]) -> Result {
     let components = components::build(&cx, true)?;
     let services = Services::start_only(&cx, &["postgres"])?;
 
+    // Built first, each with the command that runs it (so no feature set
+    // differs), to keep compile time out of the run time reported below.
+    let mut build_times = Vec::new();
+    for bench in &selected {
+        eprintln!("xtask: building benchmark {}/{}", bench.package, bench.name);
+        let started = Instant::now();
+        crate::context::run(
+            cx.cargo()
+                .args([
+                    "bench",
+                    "-p",
+                    bench.package,
+                    "--bench",
+                    bench.name,
+                    "--no-run",
+                ])
+                .env("CARGO_INCREMENTAL", "0"),
+        )?;
+        build_times.push(started.elapsed());
+    }
+
     let mut report = String::from("# Benchmark report\n\n");
     let _ = writeln!(
         report,
         "{} run; every ratio is against a baseline measured in the same run.",
         if quick { "Quick" } else { "Full" }
     );
+    let mut run_times = Vec::new();
     for bench in &selected {
         eprintln!("xtask: benchmark {}/{}", bench.package, bench.name);
+        let started = Instant::now();
         let mut cargo = cx.cargo();
         cargo
             .args(["bench", "-p", bench.package, "--bench", bench.name, "--"])
@@ -183,8 +207,10 @@ pub fn run(args: &[String]) -> Result {
             Output::Criterion => criterion_table(&stdout),
             Output::Table => printed_table(&stdout),
         });
+        run_times.push(started.elapsed());
     }
     drop(services);
+    report.push_str(&time_table(&selected, &build_times, &run_times));
 
     let path = out.unwrap_or_else(|| cx.target_dir.join("bench-report.md"));
     std::fs::write(&path, &report)
@@ -192,6 +218,35 @@ pub fn run(args: &[String]) -> Result {
     print!("{report}");
     eprintln!("xtask: report written to {}", path.display());
     Ok(())
+}
+
+/// How long each benchmark took to build and to run, with the totals.
+fn time_table(benches: &[&Bench], built: &[Duration], ran: &[Duration]) -> String {
+    let mut table = String::from(
+        "\n## Run time of this report\n\n| benchmark | build | run |\n|---|---|---|\n",
+    );
+    for ((bench, build), run) in benches.iter().zip(built).zip(ran) {
+        let _ = writeln!(
+            table,
+            "| {}/{} | {} | {} |",
+            bench.package,
+            bench.name,
+            minutes(*build),
+            minutes(*run)
+        );
+    }
+    let total = |times: &[Duration]| minutes(times.iter().sum());
+    let _ = writeln!(table, "| **total** | {} | {} |", total(built), total(ran));
+    table
+}
+
+/// `2 min 05 s`, `45 s`.
+fn minutes(time: Duration) -> String {
+    let seconds = time.as_secs_f64().round() as u64;
+    match seconds {
+        s if s >= 60 => format!("{} min {:02} s", s / 60, s % 60),
+        s => format!("{s} s"),
+    }
 }
 
 /// One criterion result.
@@ -320,6 +375,28 @@ test webhook_signing/unsigned headers (baseline)/65536 ... bench:          323 n
 test webhook_signing/signed (HMAC-SHA256)/65536 ... bench:       46,432 ns/iter (+/- 100)
 test media/encrypt ... bench:       10,000 ns/iter (+/- 1)
 ";
+
+    #[test]
+    fn run_times_are_listed_with_their_totals() {
+        let benches: Vec<&Bench> = BENCHES.iter().take(2).collect();
+        let table = time_table(
+            &benches,
+            &[Duration::from_secs(125), Duration::from_millis(400)],
+            &[Duration::from_secs(40), Duration::from_secs(30)],
+        );
+        assert!(
+            table.contains("| wa-connector/api_load | 2 min 05 s | 40 s |"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| wa-connector/webhook_load | 0 s | 30 s |"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| **total** | 2 min 05 s | 1 min 10 s |"),
+            "{table}"
+        );
+    }
 
     #[test]
     fn bencher_lines_parse_with_thousands_separators_and_slashes_in_names() {
