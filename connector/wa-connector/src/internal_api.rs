@@ -67,6 +67,7 @@ pub const FUNCTIONS: &[(&str, &str)] = &[
     ("messaging", "send-chat-presence"),
     ("messaging", "set-disappearing"),
     ("messaging", "mark-read"),
+    ("messaging", "forward-message"),
     ("history", "list-chats"),
     ("history", "list-messages"),
     ("history", "get-message"),
@@ -282,6 +283,9 @@ async fn dispatch(
         }
         ("messaging", "mark-read") => {
             call!(gateway, body, messaging::mark_read(account, chat, ids))
+        }
+        ("messaging", "forward-message") => {
+            call!(gateway, body, messaging::forward_message(account, request))
         }
         ("contacts", "check-users") => call!(gateway, body, contacts::check_users(account, phones)),
         ("contacts", "get-devices") => call!(gateway, body, contacts::get_devices(account, users)),

@@ -7,6 +7,7 @@ mod chat_actions;
 mod chats;
 mod dashboard;
 mod devices;
+mod forward;
 mod group_export;
 mod group_requests;
 mod groups;
@@ -72,6 +73,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/message/{id}/star"),
     ("POST", "/message/{id}/unstar"),
     ("POST", "/message/{id}/delete"),
+    ("POST", "/message/{id}/forward"),
     ("GET", "/user/check"),
     ("GET", "/user/info"),
     ("GET", "/user/business-profile"),
@@ -287,6 +289,7 @@ pub async fn dispatch(request: Request) -> ApiResponse {
         "/message/{id}/star" => chat_actions::star(&mut call, true).await,
         "/message/{id}/unstar" => chat_actions::star(&mut call, false).await,
         "/message/{id}/delete" => chat_actions::delete_for_me(&mut call).await,
+        "/message/{id}/forward" => forward::forward(&mut call).await,
         "/chat/{jid}/pin" => chat_actions::pin(&mut call).await,
         "/chat/{jid}/archive" => chat_actions::archive(&mut call).await,
         "/user/pushname" => chat_actions::push_name(&mut call).await,
