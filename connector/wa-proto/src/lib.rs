@@ -25,6 +25,8 @@ pub mod keys;
 pub mod media;
 /// Media hosts and auth (`media_conn`), upload paths and upload answers.
 pub mod mediaconn;
+/// Newsletters (channels) through `w:mex`: the ones followed, unfollowing.
+pub mod newsletter;
 pub mod noise;
 pub mod pair;
 pub mod pair_code;
