@@ -305,6 +305,25 @@ impl SimulatorHandle {
         };
     }
 
+    /// Creates (or replaces) a newsletter (channel) accounts can follow.
+    pub fn create_newsletter(&self, channel: wa_proto::newsletter::Newsletter) {
+        self.shared.lock().newsletters.create(channel);
+    }
+
+    /// Makes `phone` follow the newsletter `channel` (as the phone would);
+    /// false if it does not exist.
+    pub fn follow_newsletter(&self, phone: &str, channel: &Jid) -> bool {
+        self.shared
+            .lock()
+            .newsletters
+            .follow(phone, &channel.to_string())
+    }
+
+    /// The newsletters (JIDs, sorted) `phone` follows.
+    pub fn followed_newsletters(&self, phone: &str) -> Vec<String> {
+        self.shared.lock().newsletters.followed_by(phone)
+    }
+
     /// Makes joining `group` by invite link need an admin's approval (or not);
     /// false if the group does not exist.
     pub fn set_join_approval(&self, group: &Jid, on: bool) -> bool {

@@ -12,6 +12,7 @@ mod handle;
 mod keepalive;
 mod login;
 mod media;
+mod newsletters;
 mod pair_code;
 mod pairing;
 mod pictures;

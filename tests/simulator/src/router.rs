@@ -58,6 +58,11 @@ const IQ_ROUTES: &[(&str, bool, Handler)] = &[
     ("w:g2", true, groups::handle_iq),
     ("w:profile:picture", true, pictures::handle_iq),
     ("w:biz", true, crate::business::handle_iq),
+    (
+        wa_proto::newsletter::MEX_XMLNS,
+        true,
+        crate::newsletters::handle_iq,
+    ),
     ("privacy", true, privacy::handle_iq),
     ("w:m", true, media::handle_iq),
     (wa_proto::appstate::sync::XMLNS, true, app_state::handle_iq),

@@ -168,6 +168,8 @@ pub(crate) struct State {
     pub pictures: crate::pictures::Pictures,
     /// Business profiles of the accounts that are businesses, by phone.
     pub business_profiles: crate::business::BusinessProfiles,
+    /// Newsletters (channels) and who follows them.
+    pub newsletters: crate::newsletters::Newsletters,
     /// App-state collections and the phones' sync keys, by account.
     pub app_state: crate::app_state::AppStates,
     next_lid: u64,
@@ -205,6 +207,7 @@ impl State {
             chat_states: Vec::new(),
             pictures: Default::default(),
             business_profiles: Default::default(),
+            newsletters: Default::default(),
             app_state: Default::default(),
             next_lid: 100_000_000_000_001,
             next_group: 120_363_000_000_000_001,

@@ -8,6 +8,7 @@ mod flows;
 mod groups;
 mod media;
 mod messaging;
+mod newsletters;
 mod pairing;
 
 use wa_simulator::{Simulator, SimulatorConfig, SimulatorHandle};
