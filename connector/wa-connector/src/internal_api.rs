@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::gateway::Gateway;
 use crate::gateway::bindings::wa::gateway::{
-    accounts, chat_actions, contacts, groups, history, media, messaging, webhooks,
+    accounts, chat_actions, contacts, groups, history, media, messaging, newsletters, webhooks,
 };
 use crate::gateway::media::MAX_MEDIA_BYTES;
 
@@ -97,6 +97,8 @@ pub const FUNCTIONS: &[(&str, &str)] = &[
     ("contacts", "get-picture"),
     ("contacts", "set-picture"),
     ("contacts", "get-business-profile"),
+    ("newsletters", "list-newsletters"),
+    ("newsletters", "unfollow-newsletter"),
     ("webhooks", "events"),
     ("webhooks", "get-webhook"),
     ("webhooks", "set-webhook"),
@@ -301,6 +303,16 @@ async fn dispatch(
         }
         ("contacts", "get-business-profile") => {
             call!(gateway, body, contacts::get_business_profile(account, user))
+        }
+        ("newsletters", "list-newsletters") => {
+            call!(gateway, body, newsletters::list_newsletters(account))
+        }
+        ("newsletters", "unfollow-newsletter") => {
+            call!(
+                gateway,
+                body,
+                newsletters::unfollow_newsletter(account, newsletter)
+            )
         }
         ("webhooks", "events") => call!(gateway, body, webhooks::events(account, after, limit)),
         ("webhooks", "get-webhook") => call!(gateway, body, webhooks::get_webhook(account)),

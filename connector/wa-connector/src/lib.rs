@@ -22,6 +22,7 @@ pub mod media_http;
 pub mod messaging;
 pub mod metrics;
 pub mod monitoring;
+pub mod newsletters;
 pub mod pairing;
 pub mod prekeys;
 pub mod presence;

@@ -16,6 +16,7 @@ mod groups;
 mod history;
 pub mod media;
 mod messaging;
+mod newsletters;
 mod webhooks;
 
 use std::sync::Arc;

@@ -12,6 +12,7 @@ mod group_export;
 mod group_requests;
 mod groups;
 mod message;
+mod newsletters;
 mod pictures;
 mod presence;
 mod send;
@@ -82,6 +83,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/user/my/groups"),
     ("GET", "/user/my/privacy"),
     ("GET", "/user/my/contacts"),
+    ("GET", "/user/my/newsletters"),
+    ("POST", "/newsletter/unfollow"),
     ("POST", "/user/pushname"),
     ("GET", "/chats"),
     ("GET", "/chat/{jid}/messages"),
@@ -283,6 +286,8 @@ pub async fn dispatch(request: Request) -> ApiResponse {
         "/user/my/groups" => users::my_groups(&call).await,
         "/user/my/privacy" => users::my_privacy(&call).await,
         "/user/my/contacts" => users::my_contacts(&call).await,
+        "/user/my/newsletters" => newsletters::list(&call).await,
+        "/newsletter/unfollow" => newsletters::unfollow(&mut call).await,
         "/message/{id}/revoke" => message::revoke(&mut call).await,
         "/message/{id}/update" => message::update(&mut call).await,
         "/message/{id}/download" => message::download(&call).await,
