@@ -69,7 +69,7 @@ pub struct CollectionState {
 }
 
 impl CollectionState {
-    fn mix(
+    pub(super) fn mix(
         &mut self,
         index_mac: [u8; 32],
         value_mac: [u8; 32],
@@ -251,15 +251,26 @@ pub struct PatchInput<'a> {
     pub operation: Operation,
 }
 
-/// Encodes one mutation as a patch on top of `state` with the app-state key
-/// (`key_id`, `key_data`); returns the patch to upload and the state after it.
-pub fn encode_patch<R: RngCore + CryptoRng>(
+/// One mutation encoded as the phone or a device writes it: the record plus the MACs
+/// the collection state and the patch MAC are built from.
+#[derive(Debug, Clone)]
+pub struct EncodedMutation {
+    /// The mutation to put in a patch (its record alone goes in a snapshot).
+    pub mutation: pb::SyncdMutation,
+    /// HMAC of the index: the record's key in the collection.
+    pub index_mac: [u8; 32],
+    /// MAC of the encrypted value: what the LT-hash mixes in.
+    pub value_mac: [u8; 32],
+}
+
+/// Encrypts and MACs one mutation with the app-state key (`key_id`, `key_data`),
+/// with a fresh IV from `rng`.
+pub fn encode_mutation<R: RngCore + CryptoRng>(
     input: &PatchInput<'_>,
     key_id: &[u8],
     key_data: &[u8],
-    state: &CollectionState,
     rng: &mut R,
-) -> Result<(pb::SyncdPatch, CollectionState), AppStateError> {
+) -> EncodedMutation {
     let keys = MutationKeys::derive(key_data);
     let data = pb::SyncActionData {
         index: Some(input.index.to_vec()),
@@ -272,43 +283,80 @@ pub fn encode_patch<R: RngCore + CryptoRng>(
     rng.fill_bytes(&mut iv);
     let mut enc = iv.to_vec();
     enc.extend_from_slice(&cbc::encrypt(&keys.value_encryption_key, &iv, &data));
-    let vmac = value_mac(input.operation, &enc, key_id, &keys.value_mac_key);
-    let imac = index_mac(input.index, &keys.index_key);
-    let mut next = state.clone();
-    next.mix(imac, vmac, input.operation, 0)?;
-    next.version += 1;
-    let snap = snapshot_mac(
-        &next.hash.0,
-        next.version,
-        input.name,
-        &keys.snapshot_mac_key,
-    );
-    let pmac = patch_mac(
-        &snap,
-        &[&vmac],
-        next.version,
-        input.name,
-        &keys.patch_mac_key,
-    );
-    enc.extend_from_slice(&vmac);
-    let kid = Some(pb::KeyId {
-        id: Some(key_id.to_vec()),
-    });
-    let patch = pb::SyncdPatch {
-        version: None,
-        mutations: vec![pb::SyncdMutation {
+    let value_mac = value_mac(input.operation, &enc, key_id, &keys.value_mac_key);
+    let index_mac = index_mac(input.index, &keys.index_key);
+    enc.extend_from_slice(&value_mac);
+    EncodedMutation {
+        mutation: pb::SyncdMutation {
             operation: Some(input.operation.proto()),
             record: Some(pb::SyncdRecord {
                 index: Some(pb::SyncdIndex {
-                    blob: Some(imac.to_vec()),
+                    blob: Some(index_mac.to_vec()),
                 }),
                 value: Some(pb::SyncdValue { blob: Some(enc) }),
-                key_id: kid.clone(),
+                key_id: Some(pb::KeyId {
+                    id: Some(key_id.to_vec()),
+                }),
             }),
-        }],
+        },
+        index_mac,
+        value_mac,
+    }
+}
+
+/// Encodes one mutation as a patch on top of `state` with the app-state key
+/// (`key_id`, `key_data`); returns the patch to upload and the state after it.
+pub fn encode_patch<R: RngCore + CryptoRng>(
+    input: &PatchInput<'_>,
+    key_id: &[u8],
+    key_data: &[u8],
+    state: &CollectionState,
+    rng: &mut R,
+) -> Result<(pb::SyncdPatch, CollectionState), AppStateError> {
+    encode_patch_batch(std::slice::from_ref(input), key_id, key_data, state, rng)
+}
+
+/// Encodes several mutations of one collection as a single patch on top of `state`
+/// (what a phone sends after a bulk change, and what makes a patch large enough for
+/// the server to move its mutations to an external blob). The patch carries no
+/// version: the server assigns it. Fails with [`AppStateError::Malformed`] when
+/// `inputs` is empty or names more than one collection.
+pub fn encode_patch_batch<R: RngCore + CryptoRng>(
+    inputs: &[PatchInput<'_>],
+    key_id: &[u8],
+    key_data: &[u8],
+    state: &CollectionState,
+    rng: &mut R,
+) -> Result<(pb::SyncdPatch, CollectionState), AppStateError> {
+    let name = inputs
+        .first()
+        .ok_or(AppStateError::Malformed("empty patch"))?
+        .name;
+    if inputs.iter().any(|i| i.name != name) {
+        return Err(AppStateError::Malformed("patch spans collections"));
+    }
+    let keys = MutationKeys::derive(key_data);
+    let mut next = state.clone();
+    let mut mutations = Vec::with_capacity(inputs.len());
+    let mut value_macs = Vec::with_capacity(inputs.len());
+    for (n, input) in inputs.iter().enumerate() {
+        let encoded = encode_mutation(input, key_id, key_data, rng);
+        next.mix(encoded.index_mac, encoded.value_mac, input.operation, n)?;
+        value_macs.push(encoded.value_mac);
+        mutations.push(encoded.mutation);
+    }
+    next.version += 1;
+    let snap = snapshot_mac(&next.hash.0, next.version, name, &keys.snapshot_mac_key);
+    let macs: Vec<&[u8]> = value_macs.iter().map(|m| m.as_slice()).collect();
+    let pmac = patch_mac(&snap, &macs, next.version, name, &keys.patch_mac_key);
+    let patch = pb::SyncdPatch {
+        version: None,
+        mutations,
         snapshot_mac: Some(snap.to_vec()),
         patch_mac: Some(pmac.to_vec()),
-        key_id: kid,
+        key_id: Some(pb::KeyId {
+            id: Some(key_id.to_vec()),
+        }),
         ..Default::default()
     };
     Ok((patch, next))
