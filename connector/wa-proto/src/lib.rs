@@ -22,6 +22,8 @@ pub mod groups;
 pub mod handshake;
 pub mod keepalive;
 pub mod keys;
+/// Link previews: the card under a text with a link (title, description, picture).
+pub mod link_preview;
 pub mod media;
 /// Media hosts and auth (`media_conn`), upload paths and upload answers.
 pub mod mediaconn;
