@@ -11,6 +11,9 @@
 //! mutations too ([`push_from_phone`]), and shares the key with each linked device
 //! once the device has published its pre-keys ([`share_key_with`]), as an end-to-end
 //! `APP_STATE_SYNC_KEY_SHARE` message, like a real phone after linking.
+//!
+//! A device syncing a collection from scratch gets a snapshot and a large patch may
+//! keep its mutations in an external blob: both are made in [`crate::app_state_blobs`].
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -18,11 +21,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use prost::Message as _;
 use rand_core::{OsRng, RngCore};
 use tracing::{info, warn};
+use wa_proto::appstate::mac::Operation;
 use wa_proto::appstate::sync::{
     self, CONFLICT_CODE, Collection, CollectionAnswer, CollectionRequest,
 };
 use wa_proto::appstate::{
-    ChatAction, CollectionState, SyncKey, decode_patch, encode_patch, key_share_message,
+    ChatAction, CollectionState, SyncKey, decode_patch, encode_patch_batch, key_share_message,
 };
 use wa_proto::binary::{Jid, Node};
 use wa_proto::keys::KeyPair;
@@ -48,6 +52,14 @@ pub(crate) struct CollectionLog {
     pub patches: Vec<pb::SyncdPatch>,
     /// The chat actions the patches carried, oldest first (what tests read).
     pub actions: Vec<ChatAction>,
+    /// The live records by index MAC, as devices encrypted them (what a snapshot holds).
+    pub records: BTreeMap<[u8; 32], pb::SyncdRecord>,
+    /// The snapshot fresh devices get, once taken: its version and blob reference.
+    pub snapshot: Option<(u64, pb::ExternalBlobReference)>,
+    /// External-mutation blobs already made, by patch version.
+    pub external: BTreeMap<u64, pb::ExternalBlobReference>,
+    /// How often this collection was served from blobs (for tests).
+    pub served: crate::app_state_blobs::AppStateServed,
 }
 
 /// One account's app state: the phone's sync key and the collections.
@@ -146,23 +158,10 @@ pub(crate) fn handle_iq(ctx: &mut Ctx<'_>, node: &Node) -> Result<(), StanzaErro
     Ok(())
 }
 
-/// The patches after the requester's version (all of them for a fresh device: the
-/// simulator never makes snapshots, which a real server may send instead).
+/// The patches after the requester's version; a device that asks for a snapshot
+/// from scratch gets one and the patches after it.
 fn fetch(state: &mut State, phone: &str, request: &CollectionRequest) -> CollectionAnswer {
-    let log = state
-        .app_state
-        .account(phone)
-        .collections
-        .entry(request.collection)
-        .or_default();
-    let from = usize::try_from(request.version)
-        .unwrap_or(usize::MAX)
-        .min(log.patches.len());
-    CollectionAnswer::patches(
-        request.collection,
-        log.state.version,
-        log.patches[from..].to_vec(),
-    )
+    crate::app_state_blobs::answer(state, phone, request)
 }
 
 /// Applies an uploaded patch on top of the current version, verified with the key.
@@ -216,6 +215,21 @@ fn apply(
     })
     .map_err(|e| e.to_string())?;
     log.state = next;
+    for m in &patch.mutations {
+        let Some(record) = &m.record else { continue };
+        let Some(index) = record
+            .index
+            .as_ref()
+            .and_then(|i| i.blob.as_deref())
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        else {
+            continue;
+        };
+        match Operation::from_proto(m.operation.unwrap_or(0)) {
+            Operation::Set => log.records.insert(index, record.clone()),
+            Operation::Remove => log.records.remove(&index),
+        };
+    }
     log.patches.push(patch);
     log.actions
         .extend(mutations.iter().filter_map(ChatAction::from_mutation));
@@ -244,23 +258,35 @@ fn notify_devices(
 /// on top of the collection, stored, and announced to every linked device. Returns the
 /// collection's new version.
 pub(crate) fn push_from_phone(state: &mut State, phone: &str, action: &ChatAction) -> u64 {
-    let collection = action.collection();
+    push_batch_from_phone(state, phone, std::slice::from_ref(action))
+}
+
+/// The phone makes several changes of one collection at once: one patch with a
+/// mutation each, stored and announced like [`push_from_phone`]. Panics when `actions`
+/// is empty or spans collections (a test's mistake).
+pub(crate) fn push_batch_from_phone(state: &mut State, phone: &str, actions: &[ChatAction]) -> u64 {
+    let collection = actions.first().expect("at least one action").collection();
     let account = state.app_state.account(phone);
-    let index = action.index_json();
-    let input = action.patch_input(&index, now_ms());
+    let indexes: Vec<Vec<u8>> = actions.iter().map(ChatAction::index_json).collect();
+    let now = now_ms();
+    let inputs: Vec<_> = actions
+        .iter()
+        .zip(&indexes)
+        .map(|(a, i)| a.patch_input(i, now))
+        .collect();
     let base = account
         .collections
         .get(&collection)
         .map(|c| c.state.clone())
         .unwrap_or_default();
-    let (mut patch, after) = encode_patch(
-        &input,
+    let (mut patch, after) = encode_patch_batch(
+        &inputs,
         &account.key.id,
         &account.key.data,
         &base,
         &mut OsRng,
     )
-    .expect("the phone's own patch encodes");
+    .expect("the phone's own patch encodes (one collection)");
     patch.version = Some(pb::SyncdVersion {
         version: Some(after.version),
     });
@@ -274,12 +300,21 @@ pub(crate) fn push_from_phone(state: &mut State, phone: &str, action: &ChatActio
 /// one-time pre-key, as a bundle fetch does). Does nothing before the device has
 /// published its keys or when its keys are unusable.
 pub(crate) fn share_key_with(state: &mut State, device: &Jid) {
+    if state.cfg.share_app_state_keys {
+        share_key_now(state, device);
+    }
+}
+
+/// The phone shares the account's sync key with `device` now, whatever
+/// [`share_app_state_keys`](crate::SimulatorConfig::share_app_state_keys) says (once,
+/// and only when the device has published its keys): how a test makes a device get
+/// its key late, after the phone changed things.
+pub(crate) fn share_key_now(state: &mut State, device: &Jid) {
     let phone = device.user.clone();
-    if !state.cfg.share_app_state_keys
-        || state
-            .app_state
-            .get(&phone)
-            .is_some_and(|a| a.shared_with.contains(&device.device))
+    if state
+        .app_state
+        .get(&phone)
+        .is_some_and(|a| a.shared_with.contains(&device.device))
     {
         return;
     }

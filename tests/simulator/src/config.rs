@@ -42,6 +42,13 @@ pub struct SimulatorConfig {
     /// a real phone does after linking). Off by default: it costs each device a
     /// one-time pre-key and an extra message that tests of other features count.
     pub share_app_state_keys: bool,
+    /// A patch with more mutations than this is served with its mutations in an
+    /// external `md-app-state` blob (`SyncdPatch.externalMutations`), as WhatsApp
+    /// serves large patches; `None` keeps every patch inline.
+    pub app_state_external_mutations_above: Option<usize>,
+    /// Flips one byte of every app-state snapshot blob after sealing it, so the
+    /// download no longer verifies: a client must refuse it and apply nothing.
+    pub tamper_app_state_snapshots: bool,
 }
 
 impl Default for SimulatorConfig {
@@ -63,6 +70,8 @@ impl Default for SimulatorConfig {
             max_group_size: 1024,
             max_connections: 256,
             share_app_state_keys: false,
+            app_state_external_mutations_above: None,
+            tamper_app_state_snapshots: false,
         }
     }
 }

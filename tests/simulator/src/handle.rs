@@ -14,6 +14,7 @@ use wa_proto::binary::{Jid, Node};
 use wa_proto::cert::{TrustRoot, issue_chain};
 use wa_proto::keys::KeyPair;
 
+use crate::app_state_blobs::AppStateServed;
 use crate::config::SimulatorConfig;
 use crate::connection::{self, Shared};
 use crate::error::{ApiError, StartError};
@@ -356,6 +357,35 @@ impl SimulatorHandle {
     /// collection's new version.
     pub fn push_app_state(&self, phone: &str, action: &ChatAction) -> u64 {
         app_state::push_from_phone(&mut self.shared.lock(), phone, action)
+    }
+
+    /// The phone changes several things of one collection at once: one patch with a
+    /// mutation each (large patches are what the server may serve with external
+    /// mutations). Returns the collection's new version. Panics when `actions` is
+    /// empty or spans collections.
+    pub fn push_app_state_batch(&self, phone: &str, actions: &[ChatAction]) -> u64 {
+        app_state::push_batch_from_phone(&mut self.shared.lock(), phone, actions)
+    }
+
+    /// The server takes a new snapshot of the account's `collection` at its current
+    /// version: devices syncing it from scratch get this snapshot and the patches
+    /// after it. Returns the snapshot's version (`None`: the media store is full).
+    pub fn app_state_compact(&self, phone: &str, collection: Collection) -> Option<u64> {
+        crate::app_state_blobs::compact(&mut self.shared.lock(), phone, collection)
+    }
+
+    /// How often the account's `collection` was served as a snapshot or with
+    /// external mutations.
+    pub fn app_state_served(&self, phone: &str, collection: Collection) -> AppStateServed {
+        crate::app_state_blobs::served(&self.shared.lock(), phone, collection)
+    }
+
+    /// The phone shares the account's app-state key with `device` now, even when
+    /// [`SimulatorConfig::share_app_state_keys`] is off (once per device, and only
+    /// after the device published its pre-keys): a device that gets its key only
+    /// after the phone changed things syncs them from scratch.
+    pub fn share_app_state_key(&self, device: &Jid) {
+        app_state::share_key_now(&mut self.shared.lock(), device);
     }
 
     /// The phone does `action` just before the account's next app-state upload is

@@ -2,6 +2,7 @@
 #![warn(missing_docs)]
 
 mod app_state;
+mod app_state_blobs;
 mod business;
 mod config;
 mod connection;
@@ -25,6 +26,7 @@ mod routing;
 mod state;
 mod usync;
 
+pub use app_state_blobs::AppStateServed;
 pub use config::SimulatorConfig;
 pub use error::{ApiError, StanzaError, StartError};
 pub use handle::{ROOT_SERIAL, Simulator, SimulatorHandle};

@@ -45,6 +45,35 @@ pub(crate) struct MediaStore {
     pub total: usize,
 }
 
+impl MediaStore {
+    /// Keeps `data` as a blob of media type `kind` (an upload, or a blob the server
+    /// makes itself such as an app-state snapshot) and returns its id and the
+    /// `direct_path` it downloads from; `None` when the store would exceed `limit` bytes.
+    pub(crate) fn keep(
+        &mut self,
+        kind: &str,
+        data: Bytes,
+        limit: usize,
+    ) -> Option<(String, String)> {
+        if self.total + data.len() > limit {
+            return None;
+        }
+        let id = random_token(16);
+        let oh = random_token(16);
+        let direct_path = format!("/v/{kind}/{id}?oh={oh}");
+        self.total += data.len();
+        self.blobs.insert(
+            id.clone(),
+            Blob {
+                kind: kind.to_owned(),
+                oh,
+                data,
+            },
+        );
+        Some((id, direct_path))
+    }
+}
+
 /// `<iq xmlns=w:m type=set><media_conn/>` → auth token + host.
 pub(crate) fn handle_iq(ctx: &mut Ctx<'_>, node: &Node) -> Result<(), StanzaError> {
     if node.get_child("media_conn").is_none() {
@@ -110,23 +139,13 @@ async fn upload(
     if Sha256::digest(&body).as_slice() != hash.as_slice() {
         return refuse(StatusCode::BAD_REQUEST, "body does not match fileEncSha256");
     }
-    if st.media.total + body.len() > st.cfg.max_media_total {
+    let limit = st.cfg.max_media_total;
+    let bytes = body.len();
+    let Some((id, direct_path)) = st.media.keep(&kind, body, limit) else {
         return refuse(StatusCode::INSUFFICIENT_STORAGE, "media store full");
-    }
-    let id = random_token(16);
-    let oh = random_token(16);
-    let direct_path = format!("/v/{kind}/{id}?oh={oh}");
+    };
     let url = format!("http://{}{direct_path}", st.media_host);
-    info!(kind = %kind, id = %id, bytes = body.len(), "media uploaded");
-    st.media.total += body.len();
-    st.media.blobs.insert(
-        id.clone(),
-        Blob {
-            kind,
-            oh,
-            data: body,
-        },
-    );
+    info!(kind = %kind, id = %id, bytes, "media uploaded");
     Json(serde_json::json!({ "url": url, "direct_path": direct_path, "handle": id }))
         .into_response()
 }
