@@ -8,6 +8,12 @@
 //!   and decrypts them (wa-proto), applies the actions to stored chats, messages and
 //!   the account, then saves the new version, LT-hash and MAC map. It runs at login,
 //!   after a key arrives and on each `server_sync` notification.
+//! * A collection we have nothing of (version 0) is asked for as a snapshot, as
+//!   WhatsApp clients do: the server answers with a reference to an `md-app-state`
+//!   blob on the media hosts holding every live record, which we download, verify and
+//!   apply as a whole before the patches after it. A large patch may likewise keep its
+//!   mutations in such a blob. Everything an answer names is downloaded and verified
+//!   before anything is applied, so a blob that fails leaves the store as it was.
 //! * [`AppStateSync::push`] sends our own action: sync first, encode on top of the
 //!   current version with the newest key, upload; a stale version (`409`) means
 //!   another device was faster, so sync again and retry once.
@@ -28,7 +34,8 @@ use wa_proto::appstate::sync::{
     Collection, CollectionAnswer, CollectionRequest, parse_sync_answer, sync_request,
 };
 use wa_proto::appstate::{
-    AppStateError as ProtoError, ChatAction, CollectionState, LtHash, decode_patch, encode_patch,
+    AppStateError as ProtoError, ChatAction, CollectionState, DecodedMutation, LtHash,
+    decode_patch, decode_snapshot, encode_patch, inline_external_mutations, open_snapshot,
 };
 use wa_proto::proto::appstate as pb;
 use wa_proto::proto::message::Message;
@@ -36,11 +43,16 @@ use wa_store::{
     AccountId, AccountPatch, AppStateCollection, AppStateKey, AppStateSave, DynStore, StoreError,
 };
 
+use crate::media_http::{MediaHttp, MediaTransferError};
 use crate::requests::{RequestError, Requester};
 
 /// How many `has_more_patches` rounds one sync follows before giving up (a bound
 /// against a server that never says it is done).
 const MAX_SYNC_ROUNDS: usize = 100;
+
+/// Largest app-state blob (snapshot or external mutations) downloaded: far above a
+/// real account's collections, a bound on what one answer can make us hold.
+const MAX_BLOB_BYTES: usize = 64 << 20;
 
 /// Why a sync or a push failed.
 #[derive(Debug, Error)]
@@ -65,10 +77,15 @@ pub enum AppStateError {
     /// A patch did not verify or decrypt (or our own did not encode).
     #[error("app-state patch: {0}")]
     Patch(#[from] ProtoError),
-    /// The server sent a snapshot, which needs a media download this gateway does
-    /// not make for app state yet.
-    #[error("collection {0} answered with a snapshot, which is not supported yet")]
-    Snapshot(Collection),
+    /// A snapshot or external-mutations blob could not be downloaded (nothing was
+    /// applied).
+    #[error("app-state blob of collection {collection}: {error}")]
+    Blob {
+        /// The collection.
+        collection: Collection,
+        /// Why the download failed.
+        error: MediaTransferError,
+    },
     /// The store failed.
     #[error("store: {0}")]
     Store(#[from] StoreError),
@@ -103,16 +120,24 @@ pub struct AppStateSync {
     store: DynStore,
     account: AccountId,
     requester: Requester,
+    media_http: Arc<MediaHttp>,
     lock: Mutex<()>,
 }
 
 impl AppStateSync {
-    /// Syncing for `account` over `requester`, state in `store`.
-    pub fn new(store: DynStore, account: AccountId, requester: Requester) -> Self {
+    /// Syncing for `account` over `requester`, state in `store`; snapshots and
+    /// external mutations are downloaded with `media_http`.
+    pub fn new(
+        store: DynStore,
+        account: AccountId,
+        requester: Requester,
+        media_http: Arc<MediaHttp>,
+    ) -> Self {
         Self {
             store,
             account,
             requester,
+            media_http,
             lock: Mutex::new(()),
         }
     }
@@ -210,26 +235,14 @@ impl AppStateSync {
     async fn sync_locked(&self, collection: Collection) -> Result<(), AppStateError> {
         for _ in 0..MAX_SYNC_ROUNDS {
             let state = self.load(collection).await?;
+            // A snapshot when we have nothing yet (`return_snapshot` at version 0).
             let answer = self
-                .request(CollectionRequest {
-                    return_snapshot: false,
-                    ..CollectionRequest::fetch(collection, state.version)
-                })
+                .request(CollectionRequest::fetch(collection, state.version))
                 .await?;
             if let Some(error) = answer.error {
                 return Err(AppStateError::Collection { collection, error });
             }
-            if answer.snapshot.is_some() {
-                return Err(AppStateError::Snapshot(collection));
-            }
-            let fresh: Vec<&pb::SyncdPatch> = answer
-                .patches
-                .iter()
-                .filter(|p| patch_version(p) > state.version)
-                .collect();
-            if !fresh.is_empty() {
-                self.apply_patches(collection, state, &fresh).await?;
-            }
+            self.apply_answer(collection, state, &answer).await?;
             if !answer.has_more_patches {
                 return Ok(());
             }
@@ -238,53 +251,96 @@ impl AppStateSync {
         Ok(())
     }
 
-    async fn apply_patches(
+    /// Applies one answer on top of the stored state `before`: its snapshot (which
+    /// replaces the collection) and the patches after it. Every blob is downloaded and
+    /// every patch verified before the first action is applied.
+    async fn apply_answer(
         &self,
         collection: Collection,
         before: CollectionState,
-        patches: &[&pb::SyncdPatch],
+        answer: &CollectionAnswer,
     ) -> Result<(), AppStateError> {
-        let keys = self.keys_for(patches).await?;
-        let mut state = before.clone();
-        let mut actions = Vec::new();
-        for patch in patches {
-            let (next, mutations) =
-                decode_patch(patch, collection.name(), &state, |id| keys.get(id).cloned())?;
-            state = next;
-            actions.extend(mutations.iter().filter_map(ChatAction::from_mutation));
+        let name = collection.name();
+        let mut mutations: Vec<DecodedMutation> = Vec::new();
+        let snapshot = match &answer.snapshot {
+            Some(reference) => {
+                let body = self.download_blob(collection, reference).await?;
+                let snapshot = open_snapshot(reference, &body)?;
+                let keys = self.keys(snapshot_key_ids(&snapshot)).await?;
+                let (state, records) =
+                    decode_snapshot(&snapshot, name, |id| keys.get(id).cloned())?;
+                info!(%collection, version = state.version, records = records.len(), "app-state snapshot verified");
+                mutations.extend(records);
+                Some(state)
+            }
+            None => None,
+        };
+        let replace = snapshot.is_some();
+        let mut state = snapshot.unwrap_or_else(|| before.clone());
+        let mut fresh = Vec::new();
+        for patch in &answer.patches {
+            if patch_version(patch) <= state.version {
+                continue;
+            }
+            fresh.push(match &patch.external_mutations {
+                Some(reference) => {
+                    let body = self.download_blob(collection, reference).await?;
+                    inline_external_mutations(patch, &body)?
+                }
+                None => patch.clone(),
+            });
         }
+        if !replace && fresh.is_empty() {
+            return Ok(());
+        }
+        let keys = self.keys(fresh.iter().flat_map(patch_key_ids)).await?;
+        for patch in &fresh {
+            let (next, decoded) = decode_patch(patch, name, &state, |id| keys.get(id).cloned())?;
+            state = next;
+            mutations.extend(decoded);
+        }
+        let actions: Vec<ChatAction> = mutations
+            .iter()
+            .filter_map(ChatAction::from_mutation)
+            .collect();
         // Actions first: they are idempotent, so a crash before the state is saved
         // only replays them at the next sync.
         for action in &actions {
             self.apply(action).await?;
         }
-        self.store
-            .save_app_state(&self.account, &state_change(collection, &before, &state))
-            .await?;
-        debug!(%collection, version = state.version, actions = actions.len(), "app state synced");
+        let save = if replace {
+            whole_state(collection, &state)
+        } else {
+            state_change(collection, &before, &state)
+        };
+        self.store.save_app_state(&self.account, &save).await?;
+        debug!(%collection, version = state.version, actions = actions.len(), snapshot = replace, "app state synced");
         Ok(())
     }
 
-    /// Every key the patches name, from the store (missing ones stay missing and fail
-    /// the decode with the key id).
-    async fn keys_for(
+    /// Downloads the encrypted body of an app-state blob from the media hosts (it is
+    /// verified when opened).
+    async fn download_blob(
         &self,
-        patches: &[&pb::SyncdPatch],
+        collection: Collection,
+        reference: &pb::ExternalBlobReference,
+    ) -> Result<Vec<u8>, AppStateError> {
+        let path = reference
+            .direct_path
+            .as_deref()
+            .ok_or(ProtoError::Malformed("external blob direct path"))?;
+        crate::download::download_body(&self.media_http, &self.requester, path, MAX_BLOB_BYTES)
+            .await
+            .map_err(|error| AppStateError::Blob { collection, error })
+    }
+
+    /// The keys with these ids, from the store (missing ones stay missing and fail
+    /// the decode with the key id).
+    async fn keys(
+        &self,
+        ids: impl IntoIterator<Item = Vec<u8>>,
     ) -> Result<HashMap<Vec<u8>, Vec<u8>>, AppStateError> {
-        let mut ids: Vec<Vec<u8>> = patches
-            .iter()
-            .flat_map(|p| {
-                let records = p
-                    .mutations
-                    .iter()
-                    .filter_map(|m| m.record.as_ref()?.key_id.as_ref()?.id.clone());
-                p.key_id
-                    .as_ref()
-                    .and_then(|k| k.id.clone())
-                    .into_iter()
-                    .chain(records)
-            })
-            .collect();
+        let mut ids: Vec<Vec<u8>> = ids.into_iter().collect();
         ids.sort();
         ids.dedup();
         let mut keys = HashMap::new();
@@ -307,9 +363,7 @@ impl AppStateSync {
                     .await?;
             }
             ChatAction::DeleteForMe { message, .. } => {
-                store
-                    .forget_message(account, &message.chat, &message.id)
-                    .await?;
+                crate::events::record_deleted_for_me(store, account, message).await?;
             }
             ChatAction::Pin { chat, pinned } => {
                 store.set_chat_pinned(account, chat, *pinned).await?;
@@ -337,6 +391,36 @@ fn now_ms() -> i64 {
 
 fn patch_version(patch: &pb::SyncdPatch) -> u64 {
     patch.version.as_ref().and_then(|v| v.version).unwrap_or(0)
+}
+
+fn record_key_id(record: &pb::SyncdRecord) -> Option<Vec<u8>> {
+    record.key_id.as_ref()?.id.clone()
+}
+
+/// The key ids a patch names: its own and its records'.
+fn patch_key_ids(patch: &pb::SyncdPatch) -> Vec<Vec<u8>> {
+    let records = patch
+        .mutations
+        .iter()
+        .filter_map(|m| record_key_id(m.record.as_ref()?));
+    patch
+        .key_id
+        .as_ref()
+        .and_then(|k| k.id.clone())
+        .into_iter()
+        .chain(records)
+        .collect()
+}
+
+/// The key ids a snapshot names: its own and its records'.
+fn snapshot_key_ids(snapshot: &pb::SyncdSnapshot) -> Vec<Vec<u8>> {
+    snapshot
+        .key_id
+        .as_ref()
+        .and_then(|k| k.id.clone())
+        .into_iter()
+        .chain(snapshot.records.iter().filter_map(record_key_id))
+        .collect()
 }
 
 /// The wa-proto state from the stored one; wrong-sized bytes are corruption.
@@ -388,6 +472,15 @@ fn state_change(
     }
 }
 
+/// What to save when a snapshot replaces the stored collection: every MAC of
+/// `state`, the old ones dropped.
+fn whole_state(collection: Collection, state: &CollectionState) -> AppStateSave {
+    AppStateSave {
+        replace: true,
+        ..state_change(collection, &CollectionState::default(), state)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -418,6 +511,19 @@ mod tests {
         );
         assert_eq!(save.removed, vec![vec![3; 32]]);
         assert!(!save.replace);
+    }
+
+    #[test]
+    fn a_snapshot_replaces_every_mac() {
+        let s = state(4, &[(1, 10), (2, 20)]);
+        let save = whole_state(Collection::RegularHigh, &s);
+        assert!(save.replace);
+        assert_eq!((save.version, save.hash.clone()), (4, s.hash.0.to_vec()));
+        assert_eq!(
+            save.set,
+            vec![(vec![1; 32], vec![10; 32]), (vec![2; 32], vec![20; 32])]
+        );
+        assert!(save.removed.is_empty());
     }
 
     #[test]

@@ -51,39 +51,69 @@ pub async fn download(
     if media.exists(&key).await? {
         return Ok(key);
     }
+    let resp = get_from_hosts(http, requester, direct_path).await?;
+    let mut reader = DecryptingReader::new(
+        resp.bytes_stream(),
+        MediaDecryptor::new(&media_key, ty),
+        ExpectedHashes {
+            file_enc_sha256,
+            file_sha256: Some(file_sha256),
+        },
+    );
+    match media.put(&key, &mut reader).await {
+        Ok(bytes) => {
+            info!(bytes, key = %key, "media downloaded");
+            Ok(key)
+        }
+        Err(wa_media::MediaError::Read(e)) => Err(MediaTransferError::Verify(e.to_string())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The answer of the first media host (from the account's `media_conn`, in order)
+/// that serves `direct_path` successfully; the last failure when none does.
+async fn get_from_hosts(
+    http: &MediaHttp,
+    requester: &Requester,
+    direct_path: &str,
+) -> Result<reqwest::Response, MediaTransferError> {
     let conn = http.media_conn(requester).await?;
     let mut last_error = String::from("no host");
     for host in &conn.hosts {
         let url = mediaconn::download_url(host, direct_path, http.scheme);
-        let resp = match http.http.get(&url).send().await {
-            Ok(r) if r.status().is_success() => r,
-            Ok(r) => {
-                last_error = format!("{host} answered {}", r.status());
-                continue;
-            }
-            Err(e) => {
-                last_error = e.to_string();
-                continue;
-            }
-        };
-        let mut reader = DecryptingReader::new(
-            resp.bytes_stream(),
-            MediaDecryptor::new(&media_key, ty),
-            ExpectedHashes {
-                file_enc_sha256,
-                file_sha256: Some(file_sha256),
-            },
-        );
-        return match media.put(&key, &mut reader).await {
-            Ok(bytes) => {
-                info!(bytes, key = %key, "media downloaded");
-                Ok(key)
-            }
-            Err(wa_media::MediaError::Read(e)) => Err(MediaTransferError::Verify(e.to_string())),
-            Err(e) => Err(e.into()),
-        };
+        match http.http.get(&url).send().await {
+            Ok(r) if r.status().is_success() => return Ok(r),
+            Ok(r) => last_error = format!("{host} answered {}", r.status()),
+            Err(e) => last_error = e.to_string(),
+        }
     }
     Err(MediaTransferError::Http(last_error))
+}
+
+/// Downloads the body at `direct_path` as served (still encrypted: the caller
+/// verifies and decrypts it), for small blobs kept in memory such as app-state
+/// snapshots; a body over `limit` bytes fails.
+pub async fn download_body(
+    http: &MediaHttp,
+    requester: &Requester,
+    direct_path: &str,
+    limit: usize,
+) -> Result<Vec<u8>, MediaTransferError> {
+    let resp = get_from_hosts(http, requester, direct_path).await?;
+    let too_big = || MediaTransferError::Http(format!("body over {limit} bytes"));
+    if resp.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(too_big());
+    }
+    let mut body = Vec::new();
+    let mut stream = resp.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| MediaTransferError::Http(e.to_string()))?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_big());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// Downloads the media of stored message `message_id` in `chat` and records its

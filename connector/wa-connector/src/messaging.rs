@@ -55,8 +55,9 @@ pub struct Messaging {
     pub signal: Arc<tokio::sync::Mutex<SignalCache>>,
     /// Wakes the outbox worker after an enqueue or a login.
     pub outbox_wake: Notify,
-    /// Media hosts and the HTTP client for uploads and downloads.
-    pub media_http: MediaHttp,
+    /// Media hosts and the HTTP client for uploads and downloads (shared with
+    /// app-state sync, which downloads snapshots).
+    pub media_http: Arc<MediaHttp>,
     /// Requests on the account's connection (iqs, sends).
     pub requester: Requester,
     /// Where sends and receipts of messages are counted.
@@ -106,17 +107,19 @@ impl Messaging {
         auto_download: bool,
         metrics: crate::metrics::Metrics,
     ) -> Self {
+        let media_http = Arc::new(MediaHttp::new(server_url));
         let app_state = Arc::new(crate::appstate::AppStateSync::new(
             store.clone(),
             account.clone(),
             requester.clone(),
+            Arc::clone(&media_http),
         ));
         Self {
             store,
             account,
             metrics,
             app_state,
-            media_http: MediaHttp::new(server_url),
+            media_http,
             requester,
             media,
             auto_download,
@@ -137,7 +140,13 @@ impl Messaging {
         server_url: &str,
         config: &crate::http_client::HttpClientConfig,
     ) -> Self {
-        self.media_http = MediaHttp::with_config(server_url, config);
+        self.media_http = Arc::new(MediaHttp::with_config(server_url, config));
+        self.app_state = Arc::new(crate::appstate::AppStateSync::new(
+            self.store.clone(),
+            self.account.clone(),
+            self.requester.clone(),
+            Arc::clone(&self.media_http),
+        ));
         self
     }
 

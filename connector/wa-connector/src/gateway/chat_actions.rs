@@ -152,7 +152,7 @@ fn app_state_error(error: AppStateError) -> GatewayError {
         other @ (AppStateError::Collection { .. }
         | AppStateError::Stanza(_)
         | AppStateError::Patch(_)
-        | AppStateError::Snapshot(_)) => {
+        | AppStateError::Blob { .. }) => {
             tracing::warn!(error = %other, "app-state push failed");
             GatewayError::Unavailable(other.to_string())
         }
