@@ -299,6 +299,18 @@ pub struct ServeConfig {
     #[arg(long = "allow-private-media-urls", env = "WHATSAPP_ALLOW_PRIVATE_MEDIA_URLS", default_value_t = false, action = clap::ArgAction::Set)]
     pub allow_private_media_urls: bool,
 
+    /// Give `/send/link` messages a preview card: the linked page's title,
+    /// description and picture, read by the gateway under the same address
+    /// rules as media URLs (off: the link goes as plain text).
+    #[arg(long = "link-preview", env = "WHATSAPP_LINK_PREVIEW", default_value_t = true, action = clap::ArgAction::Set)]
+    pub link_preview: bool,
+
+    /// How long `/send/link` may spend reading the page and its picture
+    /// (`500ms`, `5s`); past it the text goes without a card, or the card
+    /// without a picture.
+    #[arg(long = "link-preview-timeout", env = "WHATSAPP_LINK_PREVIEW_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    pub link_preview_timeout: Duration,
+
     /// Download the media of every received message into the media store as it
     /// arrives (GOWA's setting); when off, media is fetched on demand.
     #[arg(long = "auto-download-media", env = "WHATSAPP_AUTO_DOWNLOAD_MEDIA", default_value_t = true, action = clap::ArgAction::Set)]
@@ -572,6 +584,11 @@ impl ServeConfig {
             (
                 "WHATSAPP_ALLOW_PRIVATE_MEDIA_URLS",
                 self.allow_private_media_urls.to_string(),
+            ),
+            ("WHATSAPP_LINK_PREVIEW", self.link_preview.to_string()),
+            (
+                "WHATSAPP_LINK_PREVIEW_TIMEOUT",
+                format!("{}ms", self.link_preview_timeout.as_millis()),
             ),
         ]
         .into_iter()

@@ -18,6 +18,7 @@ pub mod groups;
 pub mod http_client;
 mod http_server;
 pub mod internal_api;
+pub mod link_preview;
 pub mod media_http;
 pub mod messaging;
 pub mod metrics;

@@ -249,6 +249,8 @@ fn help_lists_every_setting_with_its_environment_variable() {
         "HTTP_CLIENT_MAX_IDLE_PER_HOST",
         "HTTP_CLIENT_IDLE_TIMEOUT",
         "PPROF_ENABLED",
+        "WHATSAPP_LINK_PREVIEW",
+        "WHATSAPP_LINK_PREVIEW_TIMEOUT",
     ] {
         assert!(
             help.contains(&format!("[env: {variable}")),

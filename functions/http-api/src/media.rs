@@ -1,13 +1,11 @@
 //! Media a client sends: an uploaded file or a URL to fetch, checked against
 //! the configured size limits before anything is stored.
 
-use std::net::IpAddr;
-
 use bytes::Bytes;
-use http::{StatusCode, header};
-use http_body_util::{BodyExt, Empty, Limited};
+use http::StatusCode;
 
 use crate::error::{ApiError, ApiResult};
+use crate::fetch::{self, Fetch, FetchError, Overflow};
 use crate::input::Input;
 
 /// Which size limit applies (GOWA's defaults, overridable by environment).
@@ -122,111 +120,40 @@ fn too_large(limit: Limit) -> ApiError {
 /// Downloads `url` for a send: http(s) only, public addresses only (unless
 /// `WHATSAPP_ALLOW_PRIVATE_MEDIA_URLS=true`), at most the limit.
 async fn fetch(url: &str, limit: Limit) -> ApiResult<Fetched> {
-    let uri: http::Uri = url
-        .parse()
-        .map_err(|_| ApiError::validation(format!("`{url}` is not a URL")))?;
-    match uri.scheme_str() {
-        Some("http" | "https") => {}
-        _ => return Err(ApiError::validation("media URLs must be http or https")),
-    }
-    let host = uri
-        .host()
-        .ok_or_else(|| ApiError::validation("the media URL has no host"))?;
-    if !allow_private() && is_private_host(host) {
-        return Err(ApiError::validation(format!(
-            "`{host}` is a local or private address; media URLs must be public"
-        )));
-    }
-    let request = http::Request::get(uri.clone())
-        .body(Empty::<Bytes>::new())
-        .map_err(|e| ApiError::validation(format!("bad media URL: {e}")))?;
-    let response = spin_sdk::http::send(request).await.map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            "UPLOAD_MEDIA_ERROR",
-            format!("cannot fetch {url}: {e:?}"),
-        )
-    })?;
-    if !response.status().is_success() {
-        return Err(ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            "UPLOAD_MEDIA_ERROR",
-            format!("{url} answered {}", response.status()),
-        ));
-    }
-    let declared = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let max = usize::try_from(limit.bytes()).unwrap_or(usize::MAX);
-    let bytes = match Limited::new(response.into_body(), max).collect().await {
-        Ok(body) => body.to_bytes(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large(limit)),
-        Err(e) => {
-            return Err(ApiError::new(
-                StatusCode::BAD_GATEWAY,
-                "UPLOAD_MEDIA_ERROR",
-                format!("cannot read {url}: {e}"),
-            ));
-        }
+    let how = Fetch {
+        accept: "*/*",
+        max_bytes: usize::try_from(limit.bytes()).unwrap_or(usize::MAX),
+        overflow: Overflow::Refuse,
+        redirects: 0,
     };
-    if bytes.is_empty() {
+    let downloaded = fetch::download(url, how).await.map_err(|e| match e {
+        FetchError::Refused(why) => ApiError::validation(format!("media URL: {why}")),
+        FetchError::TooLarge => too_large(limit),
+        e => ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "UPLOAD_MEDIA_ERROR",
+            format!("cannot fetch {url}: {e}"),
+        ),
+    })?;
+    if downloaded.bytes.is_empty() {
         return Err(ApiError::validation(format!(
             "{url} returned an empty file"
         )));
     }
-    let file_name = uri
-        .path()
-        .rsplit('/')
-        .next()
-        .filter(|n| !n.is_empty())
-        .map(str::to_owned);
+    let file_name = url
+        .parse::<http::Uri>()
+        .ok()
+        .and_then(|uri| uri.path().rsplit('/').next().map(str::to_owned))
+        .filter(|n| !n.is_empty());
     Ok(Fetched {
-        mime: declared_or_sniffed(declared.as_deref(), &bytes),
-        bytes,
+        mime: declared_or_sniffed(downloaded.content_type.as_deref(), &downloaded.bytes),
+        bytes: downloaded.bytes,
         file_name,
     })
 }
 
-fn allow_private() -> bool {
-    crate::settings::get("WHATSAPP_ALLOW_PRIVATE_MEDIA_URLS").is_some_and(|v| v.trim() == "true")
-}
-
-/// Loopback, private, link-local and unspecified addresses, and local names.
-/// (Names that resolve to private addresses are the host's to refuse.)
-fn is_private_host(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    if host.eq_ignore_ascii_case("localhost")
-        || host.ends_with(".localhost")
-        || host.ends_with(".local")
-    {
-        return true;
-    }
-    match host.parse::<IpAddr>() {
-        Ok(IpAddr::V4(ip)) => {
-            ip.is_loopback()
-                || ip.is_private()
-                || ip.is_link_local()
-                || ip.is_unspecified()
-                || ip.is_broadcast()
-                || ip.octets()[0] == 100 && (64..128).contains(&ip.octets()[1])
-        }
-        Ok(IpAddr::V6(ip)) => {
-            ip.is_loopback()
-                || ip.is_unspecified()
-                || (ip.segments()[0] & 0xfe00) == 0xfc00
-                || (ip.segments()[0] & 0xffc0) == 0xfe80
-                || ip
-                    .to_ipv4_mapped()
-                    .is_some_and(|v4| v4.is_loopback() || v4.is_private() || v4.is_link_local())
-        }
-        Err(_) => false,
-    }
-}
-
 /// The declared type when it is specific, else what the bytes look like.
-fn declared_or_sniffed(declared: Option<&str>, bytes: &[u8]) -> String {
+pub fn declared_or_sniffed(declared: Option<&str>, bytes: &[u8]) -> String {
     let declared = declared
         .map(|d| d.trim().to_owned())
         .filter(|d| !d.is_empty() && !d.starts_with("application/octet-stream"));

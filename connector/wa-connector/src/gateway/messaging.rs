@@ -193,6 +193,7 @@ impl Gateway {
                 check_text("message", &text)?;
                 content::text_message(text)
             }
+            OutboundContent::Link(link) => self.compose_link(link).await?,
             OutboundContent::Media(media) => return self.compose_media(handle, media).await,
             OutboundContent::Location(l) => {
                 if !(-90.0..=90.0).contains(&l.latitude) || !(-180.0..=180.0).contains(&l.longitude)
@@ -464,7 +465,7 @@ pub(super) fn parse_user(jid: &str) -> GatewayResult<Jid> {
     Ok(parsed.to_non_ad())
 }
 
-fn check_text(field: &str, text: &str) -> GatewayResult<()> {
+pub(super) fn check_text(field: &str, text: &str) -> GatewayResult<()> {
     if text.trim().is_empty() {
         return Err(invalid(format!("{field} must not be empty")));
     }

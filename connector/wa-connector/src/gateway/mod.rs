@@ -14,6 +14,7 @@ mod contacts;
 mod forward;
 mod groups;
 mod history;
+mod link_preview;
 pub mod media;
 mod messaging;
 mod newsletters;

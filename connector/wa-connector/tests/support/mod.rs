@@ -3,3 +3,4 @@
 
 pub mod gateway;
 pub mod receiver;
+pub mod site;

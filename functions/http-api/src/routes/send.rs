@@ -8,12 +8,13 @@ use serde::Serialize;
 
 use super::Call;
 use crate::bindings::wa::gateway::types::{
-    ContactCard, Location, MediaKind, OutboundContent, OutboundMedia, OutboundMessage, Poll,
-    SendReceipt,
+    ContactCard, LinkText, Location, MediaKind, OutboundContent, OutboundMedia, OutboundMessage,
+    Poll, SendReceipt,
 };
 use crate::envelope::{self, ApiResponse};
 use crate::error::{ApiError, ApiResult};
 use crate::input::Input;
+use crate::link_preview::{self, PreviewReport};
 use crate::media::{self, Fetched, Limit};
 use crate::phone;
 
@@ -116,7 +117,9 @@ pub async fn contact(call: &mut Call) -> ApiResult<ApiResponse> {
     send(call, &input, OutboundContent::Contact(card)).await
 }
 
-/// `POST /send/link`: `link`, `caption` — sent as text so WhatsApp shows the link.
+/// `POST /send/link`: `link`, `caption` — the text with a preview card for
+/// the link when its page can be read (see `link_preview`); the answer's
+/// `link_preview` says what the card shows, or why there is none.
 pub async fn link(call: &mut Call) -> ApiResult<ApiResponse> {
     let input = call.body(TEXT_BODY_LIMIT).await?;
     let link = input.required("link")?;
@@ -125,9 +128,33 @@ pub async fn link(call: &mut Call) -> ApiResult<ApiResponse> {
     }
     let text = match input.optional("caption") {
         Some(caption) => format!("{caption}\n{link}"),
-        None => link,
+        None => link.clone(),
     };
-    send(call, &input, OutboundContent::Text(text)).await
+    // The page is read only for a send that can go out.
+    phone::chat_jid(&input.required("phone")?)?;
+    call.device().await?;
+    let (preview, report) = link_preview::gather(&call.connector, &link).await;
+    let content = OutboundContent::Link(LinkText {
+        text,
+        url: link,
+        preview,
+    });
+    let receipt = queue(call, &input, content).await?;
+    Ok(envelope::success(
+        "Success",
+        LinkSent {
+            sent: Sent::from(receipt),
+            link_preview: report,
+        },
+    ))
+}
+
+/// The answer to `/send/link`: the send's, with the card's report.
+#[derive(Serialize)]
+struct LinkSent {
+    #[serde(flatten)]
+    sent: Sent,
+    link_preview: PreviewReport,
 }
 
 /// `POST /send/location`: `latitude`, `longitude` (numbers or numeric strings).
@@ -165,6 +192,12 @@ pub(super) async fn send(
     input: &Input,
     content: OutboundContent,
 ) -> ApiResult<ApiResponse> {
+    let receipt = queue(call, input, content).await?;
+    Ok(envelope::success("Success", Sent::from(receipt)))
+}
+
+/// Queues `content` for the body's `phone`; the connector's receipt.
+async fn queue(call: &Call, input: &Input, content: OutboundContent) -> ApiResult<SendReceipt> {
     let device = call.device().await?;
     let to = phone::chat_jid(&input.required("phone")?)?;
     let mentions = input
@@ -180,17 +213,18 @@ pub(super) async fn send(
         forwarded: input.flag("is_forwarded")?,
         id: input.optional("message_id"),
     };
-    let receipt: SendReceipt = call
-        .connector
+    call.connector
         .try_call("messaging", "send", (&device, message))
-        .await?;
-    Ok(envelope::success(
-        "Success",
+        .await
+}
+
+impl From<SendReceipt> for Sent {
+    fn from(receipt: SendReceipt) -> Self {
         Sent {
             status: format!("Message queued for {}", receipt.chat),
             message_id: receipt.message_id,
-        },
-    ))
+        }
+    }
 }
 
 /// Stores the file in the media store and describes it for the send.
