@@ -13,6 +13,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{Map, Value, json};
 use wa_store::{NewEvent, NewMessage, ReceiptUpdate};
 
+pub mod message_changes;
+
+pub use message_changes::{deleted_event, message_change_event, record_deleted_for_me};
+
 /// Event names, as GOWA spells them.
 pub mod kind {
     /// An incoming (or our other device's) message.
@@ -21,6 +25,12 @@ pub mod kind {
     pub const REACTION: &str = "message.reaction";
     /// A delivery, read or played receipt for our message.
     pub const ACK: &str = "message.ack";
+    /// A message deleted for everyone by its sender (or a group admin).
+    pub const REVOKED: &str = "message.revoked";
+    /// A message given new text by its sender.
+    pub const EDITED: &str = "message.edited";
+    /// A message deleted for us from another of our devices.
+    pub const DELETED: &str = "message.deleted";
     /// A message that could not be decrypted (the sender was asked to retry).
     pub const UNDECRYPTABLE: &str = "message.undecryptable";
     /// One of our sends was given up on.
@@ -55,17 +65,17 @@ pub fn from_unix(secs: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(secs)
 }
 
-fn event(kind: &str, payload: Value) -> NewEvent {
+/// An event named `kind` with `payload`.
+pub(crate) fn event(kind: &str, payload: Value) -> NewEvent {
     NewEvent {
         kind: kind.to_owned(),
         payload: payload.to_string(),
     }
 }
 
-/// The event for a stored message: `message` (or `message.reaction`).
-///
-/// `from_lid` is included when the sender's LID is known.
-pub fn message_event(m: &NewMessage, from_lid: Option<&str>, reacted_id: Option<&str>) -> NewEvent {
+/// The fields every message-borne event starts with: the message's id, chat,
+/// sender (and its LID when known), push name, time and direction.
+pub(crate) fn message_fields(m: &NewMessage, from_lid: Option<&str>) -> Map<String, Value> {
     let mut p = Map::new();
     p.insert("id".into(), json!(m.id));
     p.insert("chat_id".into(), json!(m.chat));
@@ -78,6 +88,14 @@ pub fn message_event(m: &NewMessage, from_lid: Option<&str>, reacted_id: Option<
     }
     p.insert("timestamp".into(), json!(rfc3339(m.timestamp)));
     p.insert("is_from_me".into(), json!(m.from_me));
+    p
+}
+
+/// The event for a stored message: `message` (or `message.reaction`).
+///
+/// `from_lid` is included when the sender's LID is known.
+pub fn message_event(m: &NewMessage, from_lid: Option<&str>, reacted_id: Option<&str>) -> NewEvent {
+    let mut p = message_fields(m, from_lid);
     if m.kind == "reaction" {
         p.insert("reaction".into(), json!(m.text.clone().unwrap_or_default()));
         if let Some(id) = reacted_id {

@@ -219,7 +219,10 @@ pub async fn handle_message(
                 .and_then(|k| k.id.clone());
             changes
                 .events
-                .push(events::message_event(&stored, None, reacted.as_deref()));
+                .push(match wa_proto::message_change::message_change(&msg) {
+                    Some(change) => events::message_change_event(&stored, &change),
+                    None => events::message_event(&stored, None, reacted.as_deref()),
+                });
             if let Some(name) = info.push_name.clone().filter(|_| !info.from_me) {
                 changes.contacts.push(ContactUpdate {
                     jid: sender_user.clone(),

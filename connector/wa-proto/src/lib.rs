@@ -27,6 +27,8 @@ pub mod link_preview;
 pub mod media;
 /// Media hosts and auth (`media_conn`), upload paths and upload answers.
 pub mod mediaconn;
+/// Revokes and edits: protocol messages that change an earlier message.
+pub mod message_change;
 /// Newsletters (channels) through `w:mex`: the ones followed, unfollowing.
 pub mod newsletter;
 pub mod noise;

@@ -1,0 +1,206 @@
+//! GOWA's webhook events beyond `message`, end to end: the real
+//! `wa-connector serve` process, the simulator playing WhatsApp and the phones,
+//! and a real receiver on loopback checking each payload's fields and its
+//! signature (Python's `hmac`). `WHATSAPP_WEBHOOK_EVENTS` names exactly the events
+//! each test expects, so an event outside the filter reaching the receiver fails it.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::Value;
+use support::gateway::{Gateway, WAIT};
+use support::receiver::{Received, Receiver, python_signature};
+use wa_proto::appstate::{ChatAction, MessageRef};
+use wa_simulator::SimulatorConfig;
+use wa_store::AccountId;
+
+const SECRET: &str = "webhook-events-secret";
+const LONG: Duration = Duration::from_secs(30);
+
+/// The gateway posting the `events` (comma-separated) to `receiver`.
+async fn start(label: &str, receiver: &Receiver, events: &str, sim: SimulatorConfig) -> Gateway {
+    Gateway::start_with(
+        label,
+        &[
+            ("WHATSAPP_WEBHOOK", &receiver.url()),
+            ("WHATSAPP_WEBHOOK_SECRET", SECRET),
+            ("WHATSAPP_WEBHOOK_EVENTS", events),
+        ],
+        sim,
+    )
+    .await
+}
+
+/// Waits for event `name` delivered for device `session` whose payload `pred`
+/// accepts, checks its envelope and signature, and returns its payload.
+async fn expect_event(
+    receiver: &Receiver,
+    session: &str,
+    name: &str,
+    pred: impl Fn(&Value) -> bool,
+) -> Value {
+    let got: Received = receiver
+        .wait_for(LONG, |r| {
+            let body = r.json();
+            body["event"] == name && body["session_id"] == session && pred(&body["payload"])
+        })
+        .await;
+    assert_eq!(
+        got.header("x-hub-signature-256"),
+        Some(python_signature(SECRET, &got.body).as_str())
+    );
+    assert_eq!(got.header("x-webhook-event"), Some(name));
+    let body = got.json();
+    assert!(
+        body["device_id"]
+            .as_str()
+            .is_some_and(|d| d.ends_with("@s.whatsapp.net")),
+        "{body}"
+    );
+    body["payload"].clone()
+}
+
+/// Every event the receiver got is one of `allowed`.
+fn only_events(receiver: &Receiver, allowed: &[&str]) {
+    for r in receiver.received() {
+        let body = r.json();
+        let name = body["event"].as_str().unwrap_or_default();
+        assert!(allowed.contains(&name), "unexpected event: {body}");
+    }
+}
+
+/// Waits until the connector has stored the app-state key the phone of `phone`
+/// shared with device `id`.
+async fn wait_for_key(gw: &Gateway, id: &str, phone: &str) {
+    let path = gw.dir.join("data").join("wa.db");
+    let db = wa_store::open(&format!("file:{}", path.display()))
+        .await
+        .expect("the connector's store opens");
+    let account = AccountId::new(id).unwrap();
+    let key = gw.sim.app_state_key(phone);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let stored = db.latest_app_state_key(&account).await.unwrap();
+        if stored.is_some_and(|k| k.data == key.data) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the phone's app-state key never reached {id}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_revokes_and_deletions_for_me_become_their_events() {
+    const ANN: &str = "15550450001";
+    const BOB: &str = "15550450002";
+    let receiver = Receiver::start().await;
+    let events = "message.edited,message.revoked,message.deleted";
+    let sim = SimulatorConfig {
+        share_app_state_keys: true,
+        ..SimulatorConfig::default()
+    };
+    let gw = start("webhook-changes", &receiver, events, sim).await;
+    let ann = format!("{ANN}@s.whatsapp.net");
+    let bob = format!("{BOB}@s.whatsapp.net");
+    gw.link("ann", ANN).await;
+    gw.link("bob", BOB).await;
+
+    // Ann edits a text bob has: bob's `message.edited` names it, with the new text.
+    let edited = gw
+        .send_and_receive(("ann", BOB), ("bob", &ann), "typo hree")
+        .await;
+    let edited = edited["id"].as_str().unwrap().to_owned();
+    let update = gw
+        .post(
+            Some("ann"),
+            &format!("/message/{edited}/update"),
+            serde_json::json!({"phone": BOB, "message": "typo here"}),
+        )
+        .await;
+    let edit_id = update.ok()["message_id"].as_str().unwrap().to_owned();
+    let p = expect_event(&receiver, "bob", "message.edited", |p| {
+        p["original_message_id"] == edited.as_str()
+    })
+    .await;
+    assert_eq!(p["id"], edit_id.as_str());
+    assert_eq!(p["body"], "typo here");
+    assert_eq!(p["chat_id"], ann.as_str());
+    assert_eq!(p["from"], ann.as_str());
+    assert_eq!(p["is_from_me"], false);
+    assert!(p["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')));
+
+    // Ann revokes it: `message.revoked` with the key as ann wrote it (her message,
+    // in her chat with bob).
+    let revoke = gw
+        .post(
+            Some("ann"),
+            &format!("/message/{edited}/revoke"),
+            serde_json::json!({"phone": BOB}),
+        )
+        .await;
+    let revoke_id = revoke.ok()["message_id"].as_str().unwrap().to_owned();
+    let p = expect_event(&receiver, "bob", "message.revoked", |p| {
+        p["revoked_message_id"] == edited.as_str()
+    })
+    .await;
+    assert_eq!(p["id"], revoke_id.as_str());
+    assert_eq!(p["revoked_from_me"], true);
+    assert_eq!(p["revoked_chat"], bob.as_str());
+    assert_eq!(p["chat_id"], ann.as_str());
+    assert_eq!(p["from"], ann.as_str());
+
+    // Bob's phone deletes one of ann's messages for bob: bob's device applies it
+    // from app state, forgets the message and says what it was.
+    wait_for_key(&gw, "bob", BOB).await;
+    let doomed = gw
+        .send_and_receive(("ann", BOB), ("bob", &ann), "delete me")
+        .await;
+    let doomed = doomed["id"].as_str().unwrap().to_owned();
+    gw.sim.push_app_state(
+        BOB,
+        &ChatAction::DeleteForMe {
+            message: MessageRef {
+                chat: ann.clone(),
+                id: doomed.clone(),
+                from_me: false,
+                participant: None,
+            },
+            message_timestamp: 1_700_000_000,
+            delete_media: false,
+        },
+    );
+    let p = expect_event(&receiver, "bob", "message.deleted", |p| {
+        p["deleted_message_id"] == doomed.as_str()
+    })
+    .await;
+    assert_eq!(p["chat_id"], ann.as_str());
+    assert_eq!(p["from"], ann.as_str());
+    assert_eq!(p["original_content"], "delete me");
+    assert_eq!(p["original_sender"], ann.as_str());
+    assert_eq!(p["was_from_me"], false);
+    assert!(
+        p["original_timestamp"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z'))
+    );
+    let page = gw
+        .get(Some("bob"), &format!("/chat/{ann}/messages?limit=100"))
+        .await
+        .ok();
+    assert!(
+        page["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["id"] != doomed.as_str()),
+        "{page}"
+    );
+
+    // The filter held: nothing but the three events was delivered (no `message`
+    // for the texts, no receipts, no connection events).
+    only_events(&receiver, &events.split(',').collect::<Vec<_>>());
+}
