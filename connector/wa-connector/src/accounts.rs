@@ -1150,6 +1150,7 @@ impl Session<'_> {
                 }
             }
             "receipt" => receipts::handle_receipt(m, conn, &node, &mut self.batch)?,
+            "chatstate" => crate::chat_presence::handle_chat_state(&node, &mut self.batch),
             "notification" => {
                 debug!(
                     kind = node.attr_str("type").as_deref().unwrap_or(""),

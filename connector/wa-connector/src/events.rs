@@ -31,6 +31,8 @@ pub mod kind {
     pub const EDITED: &str = "message.edited";
     /// A message deleted for us from another of our devices.
     pub const DELETED: &str = "message.deleted";
+    /// A contact typing, recording or stopping in a chat.
+    pub const CHAT_PRESENCE: &str = "chat_presence";
     /// A message that could not be decrypted (the sender was asked to retry).
     pub const UNDECRYPTABLE: &str = "message.undecryptable";
     /// One of our sends was given up on.

@@ -94,6 +94,12 @@ impl InboundBatch {
         self.stanzas += 1;
     }
 
+    /// Counts a stanza whose changes go out with the batch but that is not
+    /// answered (a chat state).
+    pub fn count_unanswered(&mut self) {
+        self.stanzas += 1;
+    }
+
     async fn signal(&mut self, m: &Messaging) -> &mut SignalCache {
         if self.guard.is_none() {
             self.guard = Some(m.signal.clone().lock_owned().await);

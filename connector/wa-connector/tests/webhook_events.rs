@@ -204,3 +204,65 @@ async fn edits_revokes_and_deletions_for_me_become_their_events() {
     // for the texts, no receipts, no connection events).
     only_events(&receiver, &events.split(',').collect::<Vec<_>>());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typing_recording_and_stopping_become_chat_presence() {
+    const ANN: &str = "15550450011";
+    const BOB: &str = "15550450012";
+    let receiver = Receiver::start().await;
+    let gw = start(
+        "webhook-presence",
+        &receiver,
+        "chat_presence",
+        SimulatorConfig::default(),
+    )
+    .await;
+    let ann = format!("{ANN}@s.whatsapp.net");
+    gw.link("ann", ANN).await;
+    gw.link("bob", BOB).await;
+
+    for (action, state, media) in [
+        ("start", "composing", ""),
+        ("recording", "composing", "audio"),
+        ("stop", "paused", ""),
+    ] {
+        gw.post(
+            Some("ann"),
+            "/send/chat-presence",
+            serde_json::json!({"phone": BOB, "action": action}),
+        )
+        .await
+        .ok();
+        let p = expect_event(&receiver, "bob", "chat_presence", |p| {
+            p["state"] == state && p["media"] == media
+        })
+        .await;
+        assert_eq!(p["from"], ann.as_str());
+        assert_eq!(p["chat_id"], ann.as_str());
+        assert_eq!(p["is_group"], false);
+        assert!(p["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')));
+    }
+    // In order, once each, and only for bob.
+    let seen: Vec<(String, String)> = receiver
+        .received()
+        .iter()
+        .map(|r| r.json())
+        .filter(|b| b["event"] == "chat_presence")
+        .map(|b| {
+            assert_eq!(b["session_id"], "bob", "{b}");
+            (
+                b["payload"]["state"].as_str().unwrap().to_owned(),
+                b["payload"]["media"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("composing".to_owned(), String::new()),
+            ("composing".to_owned(), "audio".to_owned()),
+            ("paused".to_owned(), String::new()),
+        ]
+    );
+    only_events(&receiver, &["chat_presence"]);
+}
