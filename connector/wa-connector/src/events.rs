@@ -33,6 +33,10 @@ pub mod kind {
     pub const DELETED: &str = "message.deleted";
     /// A contact typing, recording or stopping in a chat.
     pub const CHAT_PRESENCE: &str = "chat_presence";
+    /// Members of a group joined, left, were promoted or demoted.
+    pub const GROUP_PARTICIPANTS: &str = "group.participants";
+    /// We were put in a group (added, or in it when it was created).
+    pub const GROUP_JOINED: &str = "group.joined";
     /// A message that could not be decrypted (the sender was asked to retry).
     pub const UNDECRYPTABLE: &str = "message.undecryptable";
     /// One of our sends was given up on.
@@ -107,6 +111,11 @@ pub fn message_event(m: &NewMessage, from_lid: Option<&str>, reacted_id: Option<
     }
     if let Some(text) = &m.text {
         p.insert("body".into(), json!(text));
+    }
+    if m.kind == "text"
+        && let Some(card) = crate::link_preview::webhook_fields(&m.content)
+    {
+        p.insert("link_preview".into(), card);
     }
     if let Some(media) = &m.media {
         let mut o = Map::new();

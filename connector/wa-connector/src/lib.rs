@@ -14,6 +14,7 @@ pub mod download;
 pub mod driver;
 pub mod events;
 pub mod gateway;
+pub mod group_events;
 pub mod group_requests;
 pub mod groups;
 pub mod http_client;

@@ -266,3 +266,163 @@ async fn typing_recording_and_stopping_become_chat_presence() {
     );
     only_events(&receiver, &["chat_presence"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn membership_changes_become_group_participants_and_group_joined() {
+    const ANN: &str = "15550450021";
+    const BOB: &str = "15550450022";
+    const CAROL: &str = "15550450023";
+    const DAN: &str = "15550450024";
+    let receiver = Receiver::start().await;
+    let gw = start(
+        "webhook-groups",
+        &receiver,
+        "group.participants,group.joined",
+        SimulatorConfig::default(),
+    )
+    .await;
+    for (id, phone) in [("ann", ANN), ("bob", BOB), ("carol", CAROL), ("dan", DAN)] {
+        gw.link(id, phone).await;
+    }
+    let jid = |phone: &str| format!("{phone}@s.whatsapp.net");
+
+    // Ann creates the group with bob in it: bob joined it, with its name.
+    let created = gw
+        .post(
+            Some("ann"),
+            "/group",
+            serde_json::json!({"title": "Crew", "participants": [BOB]}),
+        )
+        .await
+        .ok();
+    let group = created["group_id"].as_str().unwrap().to_owned();
+    let p = expect_event(&receiver, "bob", "group.joined", |p| {
+        p["chat_id"] == group.as_str()
+    })
+    .await;
+    assert_eq!(p["type"], "join");
+    assert_eq!(p["jids"], serde_json::json!([jid(BOB)]));
+    assert_eq!(p["group_name"], "Crew");
+    assert!(p["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')));
+
+    // Ann adds carol: carol joined; bob sees her join.
+    let change = |path: &'static str, who: &'static str| {
+        let group = group.clone();
+        let gw = &gw;
+        async move {
+            gw.post(
+                Some("ann"),
+                path,
+                serde_json::json!({"group_id": group, "participants": [who]}),
+            )
+            .await
+            .ok();
+        }
+    };
+    change("/group/participants", CAROL).await;
+    let p = expect_event(&receiver, "carol", "group.joined", |p| {
+        p["chat_id"] == group.as_str()
+    })
+    .await;
+    assert_eq!(p["jids"], serde_json::json!([jid(CAROL)]));
+    let members = |kind: &'static str, who: String| {
+        let group = group.clone();
+        move |p: &Value| {
+            p["chat_id"] == group.as_str()
+                && p["type"] == kind
+                && p["jids"] == serde_json::json!([who.clone()])
+        }
+    };
+    expect_event(
+        &receiver,
+        "bob",
+        "group.participants",
+        members("join", jid(CAROL)),
+    )
+    .await;
+
+    // Promote and demote bob: both members see each.
+    change("/group/participants/promote", BOB).await;
+    for session in ["bob", "carol"] {
+        expect_event(
+            &receiver,
+            session,
+            "group.participants",
+            members("promote", jid(BOB)),
+        )
+        .await;
+    }
+    change("/group/participants/demote", BOB).await;
+    for session in ["bob", "carol"] {
+        expect_event(
+            &receiver,
+            session,
+            "group.participants",
+            members("demote", jid(BOB)),
+        )
+        .await;
+    }
+
+    // Carol is removed: she and bob see her leave.
+    change("/group/participants/remove", CAROL).await;
+    for session in ["bob", "carol"] {
+        expect_event(
+            &receiver,
+            session,
+            "group.participants",
+            members("leave", jid(CAROL)),
+        )
+        .await;
+    }
+
+    // Dan joins by the invite link: bob sees him join.
+    let link = gw
+        .get(Some("ann"), &format!("/group/invite-link?group_id={group}"))
+        .await
+        .ok();
+    gw.post(
+        Some("dan"),
+        "/group/join-with-link",
+        serde_json::json!({"link": link["invite_link"]}),
+    )
+    .await
+    .ok();
+    expect_event(
+        &receiver,
+        "bob",
+        "group.participants",
+        members("join", jid(DAN)),
+    )
+    .await;
+
+    // Once each; the acting device hears only of what others did (dan's join);
+    // nothing outside the filter.
+    let seen_by = |session: &str| -> Vec<(String, String)> {
+        receiver
+            .received()
+            .iter()
+            .map(|r| r.json())
+            .filter(|b| b["session_id"] == session)
+            .map(|b| {
+                (
+                    b["event"].as_str().unwrap().to_owned(),
+                    b["payload"]["type"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let expected: Vec<(String, String)> = [
+        ("group.joined", "join"),
+        ("group.participants", "join"),
+        ("group.participants", "promote"),
+        ("group.participants", "demote"),
+        ("group.participants", "leave"),
+        ("group.participants", "join"),
+    ]
+    .iter()
+    .map(|(e, t)| ((*e).to_owned(), (*t).to_owned()))
+    .collect();
+    assert_eq!(seen_by("bob"), expected);
+    assert_eq!(seen_by("ann"), expected[5..]);
+    only_events(&receiver, &["group.participants", "group.joined"]);
+}

@@ -486,7 +486,9 @@ fn join_with_code(ctx: &mut Ctx<'_>, iq: &Node, c: &Node) -> Result<(), StanzaEr
             ctx.state,
             &gjid,
             &me,
-            Node::new("add").child(Node::new("participant").attr("jid", me.to_non_ad())),
+            Node::new("add")
+                .attr("reason", "invite")
+                .child(Node::new("participant").attr("jid", me.to_non_ad())),
             &users,
         );
     }
