@@ -1151,6 +1151,7 @@ impl Session<'_> {
             }
             "receipt" => receipts::handle_receipt(m, conn, &node, &mut self.batch)?,
             "chatstate" => crate::chat_presence::handle_chat_state(&node, &mut self.batch),
+            "call" => crate::calls::handle_call(&node, &mut self.batch),
             "notification" if crate::group_events::is_group_notification(&node) => {
                 let me = conn.credentials().me.clone();
                 crate::group_events::handle_group_notification(&node, me.as_ref(), &mut self.batch);

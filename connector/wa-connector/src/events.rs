@@ -37,6 +37,8 @@ pub mod kind {
     pub const GROUP_PARTICIPANTS: &str = "group.participants";
     /// We were put in a group (added, or in it when it was created).
     pub const GROUP_JOINED: &str = "group.joined";
+    /// Someone rings this account.
+    pub const CALL_OFFER: &str = "call.offer";
     /// A message that could not be decrypted (the sender was asked to retry).
     pub const UNDECRYPTABLE: &str = "message.undecryptable";
     /// One of our sends was given up on.

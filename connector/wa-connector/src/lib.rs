@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod appstate;
 pub mod business;
+pub mod calls;
 pub mod chat_presence;
 pub mod clock;
 pub mod config;

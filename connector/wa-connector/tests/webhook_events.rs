@@ -426,3 +426,54 @@ async fn membership_changes_become_group_participants_and_group_joined() {
     assert_eq!(seen_by("ann"), expected[5..]);
     only_events(&receiver, &["group.participants", "group.joined"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ringing_phone_becomes_call_offer_and_the_call_is_acknowledged() {
+    const ANN: &str = "15550450031";
+    const BOB: &str = "15550450032";
+    let receiver = Receiver::start().await;
+    let gw = start(
+        "webhook-calls",
+        &receiver,
+        "call.offer",
+        SimulatorConfig::default(),
+    )
+    .await;
+    gw.link("bob", BOB).await;
+    let ann = format!("{ANN}@s.whatsapp.net");
+
+    for video in [false, true] {
+        let call = gw.sim.ring(ANN, BOB, video).expect("bob has a device");
+        let p = expect_event(&receiver, "bob", "call.offer", |p| {
+            p["call_id"] == call.as_str()
+        })
+        .await;
+        assert_eq!(p["from"], ann.as_str());
+        assert_eq!(p["is_video"], video);
+        assert_eq!(p["auto_rejected"], false);
+        assert_eq!(p["remote_platform"], "android");
+        assert_eq!(p["remote_version"], "2.24.1.5");
+        assert!(p.get("group_jid").is_none());
+        assert!(p["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')));
+    }
+
+    // Both offers were acknowledged (class call, type offer): nothing is left
+    // queued for bob's device to be redelivered.
+    let device = gw.sim.devices(BOB).pop().unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while gw.sim.queued(&device) > 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "call offers never acknowledged"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(gw.sim.ring(ANN, "15550459999", false), None);
+    only_events(&receiver, &["call.offer"]);
+    let offers = receiver
+        .received()
+        .iter()
+        .filter(|r| r.json()["event"] == "call.offer")
+        .count();
+    assert_eq!(offers, 2);
+}

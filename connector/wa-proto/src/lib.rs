@@ -5,6 +5,8 @@ pub mod appstate;
 pub mod binary;
 /// Business profiles (`w:biz`).
 pub mod business;
+/// Incoming calls (`<call>`): offers and their acknowledgement.
+pub mod call;
 mod cbc;
 pub mod cert;
 /// What a decrypted `Message` is (summaries) and the messages we build (text, media, SKDM).

@@ -292,6 +292,13 @@ impl SimulatorHandle {
             .map(|g| g.participants.keys().cloned().collect())
     }
 
+    /// The phone of `caller` rings the account of `callee` (voice, or video):
+    /// a `<call><offer>` to each of its devices, queued until acknowledged.
+    /// Returns the call id; `None` if the callee has no device.
+    pub fn ring(&self, caller: &str, callee: &str, video: bool) -> Option<String> {
+        crate::calls::ring(&mut self.shared.lock(), caller, callee, video)
+    }
+
     /// Makes `phone` a business account publishing `profile` (`None`: an
     /// ordinary account again).
     pub fn set_business_profile(

@@ -4,6 +4,7 @@
 mod app_state;
 mod app_state_blobs;
 mod business;
+mod calls;
 mod config;
 mod connection;
 mod error;

@@ -90,6 +90,10 @@ impl Pending {
             )
             && match attr(ack, "type") {
                 None => true,
+                // A call's ack names its signalling element (`offer`, …).
+                t if self.node.tag == "call" => {
+                    t.as_deref() == self.node.child_nodes().first().map(|c| c.tag.as_str())
+                }
                 t => t == attr(&self.node, "type"),
             }
     }
