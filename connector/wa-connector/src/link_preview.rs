@@ -68,3 +68,56 @@ pub async fn card_thumbnail(
         height: thumbnail.height,
     })
 }
+
+/// The `link_preview` object of a `message` webhook, for a received text
+/// that carries a card: its link, title and description (the thumbnail stays
+/// in the stored message). `None` for anything else, or content that does not
+/// decode.
+pub fn webhook_fields(content: &[u8]) -> Option<serde_json::Value> {
+    use prost::Message as _;
+    let message = wa_proto::proto::message::Message::decode(content).ok()?;
+    let card = wa_proto::link_preview::preview_of(&message)?;
+    let mut fields = serde_json::Map::new();
+    fields.insert("url".into(), card.matched_text.into());
+    if let Some(title) = card.title {
+        fields.insert("title".into(), title.into());
+    }
+    if let Some(description) = card.description {
+        fields.insert("description".into(), description.into());
+    }
+    fields.insert("has_thumbnail".into(), card.thumbnail.is_some().into());
+    Some(serde_json::Value::Object(fields))
+}
+
+#[cfg(test)]
+mod tests {
+    use prost::Message as _;
+    use serde_json::json;
+    use wa_proto::link_preview::{LinkPreview, PreviewThumbnail, link_message};
+
+    use super::*;
+
+    #[test]
+    fn a_received_card_in_the_webhook() {
+        let card = LinkPreview {
+            matched_text: "https://example.org/a".into(),
+            title: Some("A title".into()),
+            description: None,
+            thumbnail: Some(PreviewThumbnail {
+                jpeg: vec![0xFF, 0xD8, 0xFF],
+                width: 2,
+                height: 1,
+            }),
+        };
+        let content = link_message("see https://example.org/a", &card).encode_to_vec();
+        assert_eq!(
+            webhook_fields(&content),
+            Some(
+                json!({"url": "https://example.org/a", "title": "A title", "has_thumbnail": true})
+            )
+        );
+        let plain = wa_proto::content::text_message("https://example.org/a").encode_to_vec();
+        assert_eq!(webhook_fields(&plain), None);
+        assert_eq!(webhook_fields(b"\xFF not a message"), None);
+    }
+}

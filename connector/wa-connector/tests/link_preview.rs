@@ -5,7 +5,7 @@
 //! card (title, description, a real JPEG thumbnail). Every way the page can
 //! fail (missing, not HTML, its tags past the read limit, too slow, a private
 //! address, previews off) still delivers the text, and the answer says why
-//! there is no card.
+//! there is no card. The receiver's `message` webhook names the card too.
 
 mod support;
 
@@ -15,6 +15,7 @@ use std::time::Duration;
 use prost::Message as _;
 use serde_json::{Value, json};
 use support::gateway::Gateway;
+use support::receiver::Receiver;
 use support::site::{Page, Site};
 use wa_proto::link_preview::preview_of;
 use wa_proto::proto::message::Message;
@@ -96,6 +97,8 @@ async fn site(dir: &Path) -> Site {
 
 /// What one `/send/link` answered and what Bob's account decrypted.
 struct Sent {
+    /// The message's id.
+    id: String,
     /// The answer's `link_preview`.
     report: Value,
     /// The message as Bob stored it.
@@ -135,6 +138,7 @@ async fn send_link(gw: &Gateway, link: &str) -> Sent {
         .unwrap()
         .expect("Bob stored the message");
     Sent {
+        id,
         report: results["link_preview"].clone(),
         received: Message::decode(stored.message.content.as_slice()).unwrap(),
     }
@@ -158,9 +162,11 @@ fn assert_text_only(sent: &Sent, link: &str, reason: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn link_previews_show_the_page_and_never_hold_the_text_back() {
+    let hooks = Receiver::start().await;
     let mut gw = Gateway::start(
         "link-preview",
         &[
+            ("WHATSAPP_WEBHOOK", &hooks.url()),
             ("WHATSAPP_ALLOW_PRIVATE_MEDIA_URLS", "true"),
             // Past it, the slow page (3 s) is given up; the default (5 s) would wait for it.
             ("WHATSAPP_LINK_PREVIEW_TIMEOUT", "2s"),
@@ -202,6 +208,27 @@ async fn link_previews_show_the_page_and_never_hold_the_text_back() {
         (Some(192), Some(108))
     );
     assert_eq!(probe(&gw.dir, jpeg), "mjpeg,192,108");
+    // Bob's `message` webhook names the card.
+    let id = sent.id.clone();
+    let hook = hooks
+        .wait_for(Duration::from_secs(30), |r| {
+            let body = r.json();
+            body["event"] == "message"
+                && body["session_id"] == "bob"
+                && body["payload"]["id"] == id.as_str()
+        })
+        .await
+        .json();
+    assert_eq!(
+        hook["payload"]["link_preview"],
+        json!({
+            "url": link,
+            "title": "Tom & Jerry's café",
+            "description": "A chase, in three acts.",
+            "has_thumbnail": true,
+        }),
+        "{hook}"
+    );
 
     // Redirects are followed to the page.
     let moved = site.url("/moved");

@@ -57,8 +57,14 @@ pub fn link_message(text: impl Into<String>, preview: &LinkPreview) -> Message {
 }
 
 /// The card `msg` carries, if it is a text with one (a title, a description
-/// or a picture for a matched link).
+/// or a picture for a matched link). A copy of our own send from another
+/// device (`DeviceSentMessage`) is looked through.
 pub fn preview_of(msg: &Message) -> Option<LinkPreview> {
+    let msg = msg
+        .device_sent_message
+        .as_ref()
+        .and_then(|d| d.message.as_deref())
+        .unwrap_or(msg);
     let text = msg.extended_text_message.as_deref()?;
     let matched_text = text.matched_text.clone().filter(|m| !m.is_empty())?;
     let thumbnail = text
@@ -156,5 +162,20 @@ mod tests {
         assert_eq!(found.title.as_deref(), Some("Example"));
         assert_eq!(found.thumbnail, None);
         assert_eq!(preview_of(&crate::content::text_message("plain")), None);
+    }
+
+    #[test]
+    fn our_own_send_from_another_device_is_looked_through() {
+        let sent = Message {
+            device_sent_message: Some(Box::new(
+                crate::proto::message::message::DeviceSentMessage {
+                    destination_jid: Some("1555@s.whatsapp.net".into()),
+                    message: Some(Box::new(link_message("https://example.org/a", &card()))),
+                    phash: None,
+                },
+            )),
+            ..Message::default()
+        };
+        assert_eq!(preview_of(&sent), Some(card()));
     }
 }
