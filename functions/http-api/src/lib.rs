@@ -11,7 +11,9 @@
 //! Map of the crate: [`routes`] matches method and path and holds one module per
 //! feature (`app`, `devices`, `send`, `message`, `chats`, `groups`, `webhooks`);
 //! [`input`] reads JSON, multipart and query fields alike; [`phone`] turns
-//! phone numbers into JIDs; [`error`] and [`envelope`] shape every answer.
+//! phone numbers into JIDs; [`error`] and [`envelope`] shape every answer;
+//! [`fetch`] downloads what clients point at (media URLs, linked pages)
+//! behind one address guard, and [`link_preview`] builds `/send/link`'s card.
 
 mod auth;
 mod connector;
