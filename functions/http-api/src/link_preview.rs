@@ -40,7 +40,8 @@ pub struct PreviewReport {
     /// The page's canonical address (`og:url`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    /// The address of the picture put on the card.
+    /// The address of the picture put on the card (the connector makes its
+    /// thumbnail; a picture ffmpeg cannot read is left off and logged there).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
     /// Why there is no card, or no picture on it.
