@@ -161,6 +161,40 @@ async fn sqlite_pragmas_are_applied_to_pooled_connections() {
     );
 }
 
+/// Write transactions of one store queue for SQLite's single write lock in
+/// the process, not in SQLite's busy handler: many at once all succeed even
+/// with a busy timeout far shorter than one commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_concurrent_writes_queue_instead_of_failing_busy() {
+    let store = sqlite(
+        &db_path("writers"),
+        StoreOptions {
+            sqlite_busy_timeout: Some(Duration::from_millis(1)),
+            ..pool(Some(4), None, None)
+        },
+    )
+    .await;
+    let account = AccountId::new("writer").unwrap();
+    store
+        .create_account(NewAccount::new(account.clone()))
+        .await
+        .unwrap();
+    let writes = (0..48).map(|i| {
+        let (store, account) = (store.clone(), account.clone());
+        async move {
+            let event = wa_store::NewEvent {
+                kind: "message".into(),
+                payload: format!("{{\"n\":{i}}}"),
+            };
+            store.append_event(&account, &event).await
+        }
+    });
+    for result in futures_join(writes).await {
+        result.expect("a write failed busy");
+    }
+    assert_eq!(store.last_event_seq().await.unwrap(), 48);
+}
+
 async fn futures_join<F: std::future::Future + Send + 'static>(
     futures: impl Iterator<Item = F>,
 ) -> Vec<F::Output>

@@ -50,7 +50,7 @@ impl AppStateStore for SqliteStore {
         validate_keys(keys)?;
         let (account, keys) = (account.clone(), keys.to_vec());
         self.pool
-            .run(move |conn| {
+            .write(move |conn| {
                 let tx = conn
                     .transaction_with_behavior(TransactionBehavior::Immediate)
                     .map_err(map_err)?;
@@ -155,7 +155,7 @@ impl AppStateStore for SqliteStore {
         let version = version_to_db(save.version)?;
         let (account, save) = (account.clone(), save.clone());
         self.pool
-            .run(move |conn| {
+            .write(move |conn| {
                 let tx = conn
                     .transaction_with_behavior(TransactionBehavior::Immediate)
                     .map_err(map_err)?;

@@ -17,7 +17,7 @@ impl ChangeStore for SqliteStore {
         changes.validate()?;
         let (account, changes) = (account.clone(), changes.clone());
         self.pool
-            .run(move |conn| {
+            .write(move |conn| {
                 let plan = Plan::new(&changes);
                 let account = account.as_str();
                 let tx = conn
@@ -32,6 +32,7 @@ impl ChangeStore for SqliteStore {
                     .map(|(_, m)| MessageRecord::new(m, m.status));
                 let inserted = messages::insert(&tx, account, records, now)?;
                 messages::upsert_chats(&tx, account, &plan.chat_deltas(&inserted))?;
+                messages::apply_edits(&tx, account, plan.edits, now)?;
                 messages::apply_receipts(&tx, account, &plan.receipts, now)?;
                 contacts::write(&tx, account, &plan.contacts, &plan.device_lists, now)?;
                 outbox::apply(&tx, account, &plan.outbox, now)?;

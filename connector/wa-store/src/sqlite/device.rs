@@ -45,7 +45,7 @@ impl DeviceStore for SqliteStore {
         let (account, credentials, jid) =
             (account.clone(), credentials.clone(), jid.map(str::to_owned));
         self.pool
-            .run(move |conn| {
+            .write(move |conn| {
                 let tx = conn
                     .transaction_with_behavior(TransactionBehavior::Immediate)
                     .map_err(map_err)?;
@@ -103,7 +103,7 @@ impl DeviceStore for SqliteStore {
     async fn delete_device(&self, account: &AccountId) -> Result<bool> {
         let account = account.clone();
         self.pool
-            .run(move |conn| {
+            .write(move |conn| {
                 let tx = conn
                     .transaction_with_behavior(TransactionBehavior::Immediate)
                     .map_err(map_err)?;
@@ -145,7 +145,7 @@ impl DeviceStore for SqliteStore {
         }
         let (account, keys) = (account.clone(), keys.to_vec());
         self.pool
-            .run(move |conn| {
+            .write(move |conn| {
                 let tx = conn
                     .transaction_with_behavior(TransactionBehavior::Immediate)
                     .map_err(map_err)?;

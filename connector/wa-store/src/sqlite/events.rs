@@ -46,7 +46,7 @@ impl EventStore for SqliteStore {
         event.validate()?;
         let (account, event) = (account.clone(), event.clone());
         self.pool
-            .run(move |conn| {
+            .write(move |conn| {
                 let tx = conn
                     .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                     .map_err(map_err)?;

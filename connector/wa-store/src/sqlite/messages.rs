@@ -13,6 +13,7 @@ use crate::message::{
     Chat, ChatDelta, ChatQuery, INSERT_COLUMNS, MessageQuery, MessageRecord, MessageRow,
     MessageStore, SELECT_COLUMNS, StoredMessage, chat_from_db,
 };
+use crate::message_edit::{MessageEdit, REVOKED_KIND};
 use crate::query::{Dialect, Param, Select};
 use crate::time::now_millis;
 use crate::validate;
@@ -145,6 +146,49 @@ pub(super) fn upsert_chats(
             d.last_message_at,
             d.added
         ])
+        .map_err(map_err)?;
+    }
+    Ok(())
+}
+
+/// Applies revokes and edits to the stored messages they name, in order.
+pub(super) fn apply_edits(
+    tx: &Transaction<'_>,
+    account: &str,
+    edits: &[MessageEdit],
+    now: i64,
+) -> Result<()> {
+    for e in edits {
+        match e.text() {
+            None => tx
+                .prepare_cached(
+                    "UPDATE messages SET kind = ?5, text = NULL, text_folded = NULL,
+                         content = X'', updated_at = MAX(updated_at, ?6)
+                     WHERE account_id = ?1 AND chat = ?2 AND id = ?3 AND sender = ?4",
+                )
+                .and_then(|mut stmt| {
+                    stmt.execute(params![account, e.chat, e.id, e.sender, REVOKED_KIND, now])
+                }),
+            Some((text, folded)) => tx
+                .prepare_cached(
+                    "UPDATE messages SET text = ?5, text_folded = ?6,
+                         updated_at = MAX(updated_at, ?7)
+                     WHERE account_id = ?1 AND chat = ?2 AND id = ?3 AND sender = ?4
+                       AND kind <> ?8",
+                )
+                .and_then(|mut stmt| {
+                    stmt.execute(params![
+                        account,
+                        e.chat,
+                        e.id,
+                        e.sender,
+                        text,
+                        folded,
+                        now,
+                        REVOKED_KIND
+                    ])
+                }),
+        }
         .map_err(map_err)?;
     }
     Ok(())

@@ -301,7 +301,7 @@ impl AccountStore for SqliteStore {
         patch.validate()?;
         let id = id.clone();
         self.pool
-            .run(move |conn| {
+            .write(move |conn| {
                 let tx = conn
                     .transaction_with_behavior(TransactionBehavior::Immediate)
                     .map_err(map_err)?;

@@ -72,7 +72,7 @@ impl OutboxStore for SqliteStore {
         let (account, mut message) = (account.clone(), message.clone());
         message.status = MessageStatus::Pending;
         self.pool
-            .run(move |conn| {
+            .write(move |conn| {
                 let tx = conn
                     .transaction_with_behavior(TransactionBehavior::Immediate)
                     .map_err(map_err)?;

@@ -101,6 +101,10 @@ pub(crate) struct Pool {
     limits: Limits,
     /// Connections opened so far, the first included.
     opened: Arc<std::sync::atomic::AtomicU64>,
+    /// Taken by every write transaction: SQLite admits one writer at a time,
+    /// and writers of this process queue here in order instead of in SQLite's
+    /// busy handler, which retries with sleeps growing to 100 ms.
+    writer: tokio::sync::Mutex<()>,
 }
 
 impl Pool {
@@ -111,6 +115,7 @@ impl Pool {
             permits: Arc::new(Semaphore::new(limits.size.max(1))),
             limits,
             opened: Arc::new(std::sync::atomic::AtomicU64::new(1)),
+            writer: tokio::sync::Mutex::new(()),
         };
         pool.give_back(Pooled {
             conn: first,
@@ -160,6 +165,17 @@ impl Pool {
             return close_later(pooled.conn);
         }
         idle.push(pooled);
+    }
+
+    /// Runs `f`, a write transaction, on a pooled connection once the writers
+    /// before it are done (first come, first served).
+    pub(crate) async fn write<R, F>(&self, f: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<R> + Send + 'static,
+    {
+        let _turn = self.writer.lock().await;
+        self.run(f).await
     }
 
     /// Runs `f` on a pooled connection on a blocking thread.

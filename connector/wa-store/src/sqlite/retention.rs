@@ -70,7 +70,7 @@ impl RetentionStore for SqliteStore {
     async fn delete_messages_before(&self, before: SystemTime, limit: u32) -> Result<u64> {
         let (before, limit) = (to_millis(before), limit.min(MAX_RETENTION_BATCH));
         self.pool
-            .run(move |conn| {
+            .write(move |conn| {
                 delete_returning(
                     conn,
                     &format!(
@@ -89,7 +89,7 @@ impl RetentionStore for SqliteStore {
     async fn forget_message(&self, account: &AccountId, chat: &str, id: &str) -> Result<bool> {
         let (account, chat, id) = (account.clone(), chat.to_owned(), id.to_owned());
         self.pool
-            .run(move |conn| {
+            .write(move |conn| {
                 let n = delete_returning(
                     conn,
                     &format!(
@@ -108,7 +108,7 @@ impl RetentionStore for SqliteStore {
 
     async fn reclaim_space(&self) -> Result<Reclaimed> {
         self.pool
-            .run(|conn| {
+            .write(|conn| {
                 let page_count = |conn: &rusqlite::Connection| -> Result<i64> {
                     conn.query_row("PRAGMA page_count", [], |r| r.get(0))
                         .map_err(map_err)

@@ -92,7 +92,7 @@ impl WebhookStore for SqliteStore {
         settings.validate()?;
         let (account, settings) = (account.clone(), settings.clone());
         self.pool
-            .run(move |conn| {
+            .write(move |conn| {
                 let tx = conn
                     .transaction_with_behavior(TransactionBehavior::Immediate)
                     .map_err(map_err)?;
@@ -145,7 +145,7 @@ impl WebhookStore for SqliteStore {
         }
         let deliveries = deliveries.to_vec();
         self.pool
-            .run(move |conn| {
+            .write(move |conn| {
                 let tx = conn
                     .transaction_with_behavior(TransactionBehavior::Immediate)
                     .map_err(map_err)?;
@@ -198,7 +198,7 @@ impl WebhookStore for SqliteStore {
     ) -> Result<Vec<DueDelivery>> {
         let (now, lease) = (to_millis(now), to_millis(lease_until));
         self.pool
-            .run(move |conn| {
+            .write(move |conn| {
                 let tx = conn
                     .transaction_with_behavior(TransactionBehavior::Immediate)
                     .map_err(map_err)?;
@@ -252,7 +252,7 @@ impl WebhookStore for SqliteStore {
     async fn record_delivery_attempts(&self, attempts: &[DeliveryAttempt]) -> Result<()> {
         let attempts = attempts.to_vec();
         self.pool
-            .run(move |conn| {
+            .write(move |conn| {
                 let tx = conn
                     .transaction_with_behavior(TransactionBehavior::Immediate)
                     .map_err(map_err)?;
@@ -311,7 +311,7 @@ impl WebhookStore for SqliteStore {
     async fn replay_delivery(&self, id: &str, now: SystemTime) -> Result<Option<Delivery>> {
         let (id, now) = (id.to_owned(), to_millis(now));
         self.pool
-            .run(move |conn| {
+            .write(move |conn| {
                 let tx = conn
                     .transaction_with_behavior(TransactionBehavior::Immediate)
                     .map_err(map_err)?;
