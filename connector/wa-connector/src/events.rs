@@ -15,7 +15,9 @@ use wa_store::{NewEvent, NewMessage, ReceiptUpdate};
 
 pub mod message_changes;
 
-pub use message_changes::{deleted_event, message_change_event, record_deleted_for_me};
+pub use message_changes::{
+    deleted_event, message_change_event, record_deleted_for_me, stored_edit,
+};
 
 /// Event names, as GOWA spells them.
 pub mod kind {

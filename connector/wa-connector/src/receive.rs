@@ -223,12 +223,14 @@ pub async fn handle_message(
                 .as_ref()
                 .and_then(|r| r.key.as_ref())
                 .and_then(|k| k.id.clone());
+            let change = wa_proto::message_change::message_change(&msg);
+            changes.events.push(match &change {
+                Some(change) => events::message_change_event(&stored, change),
+                None => events::message_event(&stored, None, reacted.as_deref()),
+            });
             changes
-                .events
-                .push(match wa_proto::message_change::message_change(&msg) {
-                    Some(change) => events::message_change_event(&stored, &change),
-                    None => events::message_event(&stored, None, reacted.as_deref()),
-                });
+                .message_edits
+                .extend(change.and_then(|c| events::stored_edit(&stored, &c)));
             if let Some(name) = info.push_name.clone().filter(|_| !info.from_me) {
                 changes.contacts.push(ContactUpdate {
                     jid: sender_user.clone(),

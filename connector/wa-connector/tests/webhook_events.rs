@@ -132,6 +132,11 @@ async fn edits_revokes_and_deletions_for_me_become_their_events() {
     assert_eq!(p["from"], ann.as_str());
     assert_eq!(p["is_from_me"], false);
     assert!(p["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')));
+    // Bob's history holds the new text.
+    gw.wait_for_message("bob", &ann, |m| {
+        m["id"] == edited.as_str() && m["content"] == "typo here" && m["message_type"] == "text"
+    })
+    .await;
 
     // Ann revokes it: `message.revoked` with the key as ann wrote it (her message,
     // in her chat with bob).
@@ -152,6 +157,11 @@ async fn edits_revokes_and_deletions_for_me_become_their_events() {
     assert_eq!(p["revoked_chat"], bob.as_str());
     assert_eq!(p["chat_id"], ann.as_str());
     assert_eq!(p["from"], ann.as_str());
+    // Bob's history keeps the message as revoked, its text gone.
+    gw.wait_for_message("bob", &ann, |m| {
+        m["id"] == edited.as_str() && m["message_type"] == "revoked" && m["content"] == ""
+    })
+    .await;
 
     // Bob's phone deletes one of ann's messages for bob: bob's device applies it
     // from app state, forgets the message and says what it was.

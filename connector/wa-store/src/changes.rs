@@ -11,6 +11,7 @@ use crate::contacts::{ContactUpdate, DeviceList, encode_devices, merge_contacts}
 use crate::error::Result;
 use crate::events::NewEvent;
 use crate::message::{ChatDelta, NewMessage, ReceiptUpdate, chat_deltas};
+use crate::message_edit::MessageEdit;
 use crate::outbox::{OutboxStep, OutboxUpdate};
 use crate::signal::{SenderKeyId, SignalWrites};
 use crate::time::to_millis;
@@ -24,6 +25,8 @@ pub struct Changes {
     /// Messages to insert; one that exists already (same chat, sender, id) is left as
     /// it is and reported in [`CommitOutcome::duplicate_messages`].
     pub messages: Vec<NewMessage>,
+    /// Stored messages revoked or edited (applied after the inserts above).
+    pub message_edits: Vec<MessageEdit>,
     /// Receipts for our outgoing messages.
     pub receipts: Vec<ReceiptUpdate>,
     /// Contact details learned.
@@ -41,6 +44,7 @@ impl Changes {
     pub fn is_empty(&self) -> bool {
         self.signal.is_empty()
             && self.messages.is_empty()
+            && self.message_edits.is_empty()
             && self.receipts.is_empty()
             && self.contacts.is_empty()
             && self.device_lists.is_empty()
@@ -73,6 +77,9 @@ impl Changes {
         self.signal.validate()?;
         for m in &self.messages {
             m.validate()?;
+        }
+        for e in &self.message_edits {
+            e.validate()?;
         }
         for r in &self.receipts {
             r.validate()?;
@@ -121,6 +128,8 @@ pub(crate) struct Plan<'a> {
     /// key within the batch is left out and listed in `batch_duplicates`.
     pub messages: Vec<(usize, &'a NewMessage)>,
     pub batch_duplicates: Vec<usize>,
+    /// Revokes and edits, in order (a later one on the same message wins).
+    pub edits: &'a [MessageEdit],
     pub receipts: Vec<ReceiptStep<'a>>,
     pub contacts: Vec<ContactUpdate>,
     /// `(user, encoded devices, updated_at)`.
@@ -178,6 +187,7 @@ impl<'a> Plan<'a> {
                 .collect(),
             messages,
             batch_duplicates,
+            edits: &changes.message_edits,
             receipts: changes
                 .receipts
                 .iter()

@@ -9,6 +9,7 @@ mod device;
 mod error;
 mod events;
 mod message;
+mod message_edit;
 mod migrations;
 mod outbox;
 pub mod postgres;
@@ -49,6 +50,7 @@ pub use message::{
     MAX_PAGE_SIZE, MediaInfo, MessageQuery, MessageStatus, MessageStore, NewMessage, ReceiptUpdate,
     StoredMessage,
 };
+pub use message_edit::{EditKind, MessageEdit, REVOKED_KIND};
 pub use migrations::SCHEMA_VERSION;
 pub use outbox::{OutboxEntry, OutboxOutcome, OutboxStore, OutboxUpdate};
 pub use postgres::PostgresStore;

@@ -58,6 +58,7 @@ macro_rules! store_integration_tests {
             message_commit_round_trips_every_field,
             message_duplicates_are_reported_not_overwritten,
             find_message_by_id_in_any_chat,
+            message_edits_and_revokes_apply,
             commit_is_atomic,
             chats_are_upserted_ordered_and_counted,
             receipts_move_status_forward_only,
@@ -1036,6 +1037,131 @@ pub async fn find_message_by_id_in_any_chat(store: DynStore) {
     assert_eq!(found.message.text.as_deref(), Some("ours"));
     assert!(store.find_message(&a, "NONE").await.unwrap().is_none());
     assert!(store.find_message(&b, "ONLY").await.unwrap().is_none());
+}
+
+/// Revokes and edits change the stored message they name and only it (same chat,
+/// id and sender): an edit replaces the text (search finds the new one), a revoke
+/// clears text and content and marks it revoked, after which edits do not apply; a
+/// change to a message not stored changes nothing; a change may share the commit
+/// of the message it changes.
+pub async fn message_edits_and_revokes_apply(store: DynStore) {
+    use crate::{EditKind, MessageEdit, REVOKED_KIND};
+    let a = new_account(&store, "edits").await;
+    let (peer, other) = ("15551110000@s.whatsapp.net", "15552220000@s.whatsapp.net");
+    let group = "120363000000000004@g.us";
+    let edit = |chat: &str, sender: &str, id: &str, change: EditKind| MessageEdit {
+        chat: chat.into(),
+        sender: sender.into(),
+        id: id.into(),
+        change,
+    };
+    let text = |s: &str| EditKind::Text(s.into());
+    let stored = |chat: &'static str, id: &'static str| {
+        let store = store.clone();
+        let a = a.clone();
+        async move {
+            store
+                .get_message(&a, chat, id)
+                .await
+                .unwrap()
+                .unwrap_or_else(|| panic!("{id} not stored"))
+                .message
+        }
+    };
+    store
+        .commit(
+            &a,
+            &Changes {
+                messages: vec![
+                    incoming(peer, peer, "E1", 1000, "helo wrold"),
+                    incoming(peer, peer, "R1", 2000, "oops"),
+                    incoming(group, other, "E1", 3000, "same id elsewhere"),
+                ],
+                message_edits: vec![edit(peer, peer, "E1", text("hello world"))],
+                ..Changes::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        stored(peer, "E1").await.text.as_deref(),
+        Some("hello world")
+    );
+    assert_eq!(
+        stored(group, "E1").await.text.as_deref(),
+        Some("same id elsewhere")
+    );
+    let search = |q: &str| MessageQuery {
+        search: Some(q.into()),
+        limit: 10,
+        ..MessageQuery::default()
+    };
+    assert_eq!(listed(&store, &a, search("HELLO")).await, ["E1"]);
+    assert!(listed(&store, &a, search("wrold")).await.is_empty());
+
+    // Someone else cannot edit it; the same edit twice is harmless.
+    let changes = |edits: Vec<MessageEdit>| Changes {
+        message_edits: edits,
+        ..Changes::default()
+    };
+    store
+        .commit(
+            &a,
+            &changes(vec![
+                edit(peer, other, "E1", text("hijacked")),
+                edit(peer, peer, "E1", text("hello world")),
+                edit(peer, peer, "NOPE", text("nothing")),
+                edit(peer, peer, "NOPE", EditKind::Revoked),
+            ]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        stored(peer, "E1").await.text.as_deref(),
+        Some("hello world")
+    );
+
+    // Revoked: marked, emptied, and no longer editable.
+    store
+        .commit(
+            &a,
+            &changes(vec![
+                edit(peer, peer, "R1", EditKind::Revoked),
+                edit(peer, peer, "R1", text("back from the dead")),
+            ]),
+        )
+        .await
+        .unwrap();
+    let revoked = stored(peer, "R1").await;
+    assert_eq!(revoked.kind, REVOKED_KIND);
+    assert_eq!(revoked.text, None);
+    assert!(revoked.content.is_empty());
+    assert!(listed(&store, &a, search("oops")).await.is_empty());
+    assert_eq!(store.count_messages(&a).await.unwrap(), 3);
+
+    // Bad input is refused before anything is written.
+    assert_invalid(
+        store
+            .commit(
+                &a,
+                &changes(vec![
+                    edit(peer, peer, "E1", text("fine")),
+                    edit("", peer, "E1", text("no chat")),
+                ]),
+            )
+            .await,
+        "edit without a chat",
+    );
+    assert_invalid(
+        store
+            .commit(&a, &changes(vec![edit(peer, peer, "", EditKind::Revoked)]))
+            .await,
+        "edit without an id",
+    );
+    assert_eq!(
+        stored(peer, "E1").await.text.as_deref(),
+        Some("hello world")
+    );
 }
 
 /// A commit whose later part is invalid, or whose account does not exist, writes

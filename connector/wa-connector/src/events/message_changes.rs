@@ -7,8 +7,9 @@ use std::time::SystemTime;
 
 use serde_json::{Map, Value, json};
 use wa_proto::appstate::MessageRef;
+use wa_proto::binary::Jid;
 use wa_proto::message_change::MessageChange;
-use wa_store::{AccountId, Changes, DynStore, NewMessage, StoreError};
+use wa_store::{AccountId, Changes, DynStore, EditKind, MessageEdit, NewMessage, StoreError};
 
 use super::{event, kind, message_fields, rfc3339};
 use wa_store::NewEvent;
@@ -33,6 +34,36 @@ pub fn message_change_event(m: &NewMessage, change: &MessageChange) -> NewEvent 
             event(kind::EDITED, Value::Object(p))
         }
     }
+}
+
+/// What a received revoke or edit (`m`, as stored: its chat and sender) does to
+/// the stored message it names. The changer's own message (`from_me` in the key,
+/// written from the changer's side) is the one in this chat from that sender; a
+/// group admin's revoke of a member's message names the member. Only senders
+/// edit, so an edit of someone else's message changes nothing.
+pub fn stored_edit(m: &NewMessage, change: &MessageChange) -> Option<MessageEdit> {
+    let target = change.target();
+    let sender = if target.from_me {
+        m.sender.clone()
+    } else {
+        match change {
+            MessageChange::Revoke(_) => {
+                let member: Jid = target.participant.as_deref()?.parse().ok()?;
+                member.to_non_ad().to_string()
+            }
+            MessageChange::Edit { .. } => return None,
+        }
+    };
+    let change = match change {
+        MessageChange::Revoke(_) => EditKind::Revoked,
+        MessageChange::Edit { text, .. } => EditKind::Text(text.clone()?),
+    };
+    Some(MessageEdit {
+        chat: m.chat.clone(),
+        sender,
+        id: target.id.clone(),
+        change,
+    })
 }
 
 /// `message.deleted`: our other device deleted `message` for us. What we had
@@ -134,5 +165,66 @@ mod tests {
         let v: Value =
             serde_json::from_str(&deleted_event(&theirs, None, SystemTime::now()).payload).unwrap();
         assert_eq!(v["from"], "15550002222@s.whatsapp.net");
+    }
+
+    #[test]
+    fn a_change_names_the_stored_message_by_its_sender() {
+        use wa_proto::message_change::ChangedMessage;
+        let group = "120363000000000001@g.us";
+        let admin = "15550009999@s.whatsapp.net";
+        let by_admin = NewMessage {
+            id: "REV".into(),
+            chat: group.into(),
+            sender: admin.into(),
+            from_me: false,
+            timestamp: super::super::from_unix(0),
+            kind: "protocol".into(),
+            text: None,
+            media: None,
+            content: vec![],
+            push_name: None,
+            status: wa_store::MessageStatus::Received,
+        };
+        let target = |from_me, participant: Option<&str>| ChangedMessage {
+            id: "3EB0AA".into(),
+            from_me,
+            chat: Some(group.into()),
+            participant: participant.map(str::to_owned),
+        };
+        // An admin revoking a member's message: the member's, device dropped.
+        let revoke = MessageChange::Revoke(target(false, Some("15550002222:3@s.whatsapp.net")));
+        assert_eq!(
+            stored_edit(&by_admin, &revoke),
+            Some(MessageEdit {
+                chat: group.into(),
+                sender: "15550002222@s.whatsapp.net".into(),
+                id: "3EB0AA".into(),
+                change: EditKind::Revoked,
+            })
+        );
+        // Their own message: edited by its sender.
+        let own = MessageChange::Edit {
+            target: target(true, None),
+            text: Some("new".into()),
+            edited_at_ms: None,
+        };
+        let edit = stored_edit(&by_admin, &own).unwrap();
+        assert_eq!(
+            (edit.sender.as_str(), edit.change),
+            (admin, EditKind::Text("new".into()))
+        );
+        // Nobody edits someone else's message; an edit without text changes nothing.
+        let others = MessageChange::Edit {
+            target: target(false, Some("15550002222@s.whatsapp.net")),
+            text: Some("forged".into()),
+            edited_at_ms: None,
+        };
+        assert_eq!(stored_edit(&by_admin, &others), None);
+        let empty = MessageChange::Edit {
+            target: target(true, None),
+            text: None,
+            edited_at_ms: None,
+        };
+        assert_eq!(stored_edit(&by_admin, &empty), None);
     }
 }

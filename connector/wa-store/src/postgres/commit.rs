@@ -29,6 +29,7 @@ impl ChangeStore for PostgresStore {
         signal::write(&tx, account, &plan, now).await?;
         let inserted = messages::insert(&tx, account, &records, now).await?;
         messages::upsert_chats(&tx, account, &plan.chat_deltas(&inserted)).await?;
+        messages::apply_edits(&tx, account, plan.edits, now).await?;
         messages::apply_receipts(&tx, account, &plan.receipts, now).await?;
         contacts::write(&tx, account, &plan.contacts, &plan.device_lists, now).await?;
         outbox::apply(&tx, account, &plan.outbox, now).await?;

@@ -16,6 +16,7 @@ use crate::message::{
     Chat, ChatDelta, ChatQuery, INSERT_COLUMNS, MessageQuery, MessageRecord, MessageRow,
     MessageStore, SELECT_COLUMNS, StoredMessage, chat_from_db,
 };
+use crate::message_edit::{MessageEdit, REVOKED_KIND};
 use crate::query::{Dialect, Param, Select};
 use crate::time::now_millis;
 use crate::validate;
@@ -164,6 +165,50 @@ pub(super) async fn upsert_chats(
         &[&account, &jids, &names, &folded, &times, &added],
     )
     .await?;
+    Ok(())
+}
+
+/// Applies revokes and edits to the stored messages they name, in order.
+pub(super) async fn apply_edits(
+    tx: &impl GenericClient,
+    account: &str,
+    edits: &[MessageEdit],
+    now: i64,
+) -> Result<()> {
+    for e in edits {
+        match e.text() {
+            None => {
+                exec(
+                    tx,
+                    "UPDATE messages SET kind = $5, text = NULL, text_folded = NULL,
+                         content = ''::bytea, updated_at = GREATEST(updated_at, $6)
+                     WHERE account_id = $1 AND chat = $2 AND id = $3 AND sender = $4",
+                    &[&account, &e.chat, &e.id, &e.sender, &REVOKED_KIND, &now],
+                )
+                .await?;
+            }
+            Some((text, folded)) => {
+                exec(
+                    tx,
+                    "UPDATE messages SET text = $5, text_folded = $6,
+                         updated_at = GREATEST(updated_at, $7)
+                     WHERE account_id = $1 AND chat = $2 AND id = $3 AND sender = $4
+                       AND kind <> $8",
+                    &[
+                        &account,
+                        &e.chat,
+                        &e.id,
+                        &e.sender,
+                        &text,
+                        &folded,
+                        &now,
+                        &REVOKED_KIND,
+                    ],
+                )
+                .await?;
+            }
+        }
+    }
     Ok(())
 }
 
