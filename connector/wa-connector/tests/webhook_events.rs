@@ -170,19 +170,20 @@ async fn edits_revokes_and_deletions_for_me_become_their_events() {
         .send_and_receive(("ann", BOB), ("bob", &ann), "delete me")
         .await;
     let doomed = doomed["id"].as_str().unwrap().to_owned();
-    gw.sim.push_app_state(
-        BOB,
-        &ChatAction::DeleteForMe {
-            message: MessageRef {
-                chat: ann.clone(),
-                id: doomed.clone(),
-                from_me: false,
-                participant: None,
-            },
-            message_timestamp: 1_700_000_000,
-            delete_media: false,
+    let delete_for_me = |id: &str| ChatAction::DeleteForMe {
+        message: MessageRef {
+            chat: ann.clone(),
+            id: id.to_owned(),
+            from_me: false,
+            participant: None,
         },
-    );
+        message_timestamp: 1_700_000_000,
+        delete_media: false,
+    };
+    // A message bob never had: nothing to say (as GOWA), then the real one.
+    gw.sim
+        .push_app_state(BOB, &delete_for_me("3EB0NEVERSTORED"));
+    gw.sim.push_app_state(BOB, &delete_for_me(&doomed));
     let p = expect_event(&receiver, "bob", "message.deleted", |p| {
         p["deleted_message_id"] == doomed.as_str()
     })
@@ -209,6 +210,13 @@ async fn edits_revokes_and_deletions_for_me_become_their_events() {
             .all(|m| m["id"] != doomed.as_str()),
         "{page}"
     );
+
+    let deleted = receiver
+        .received()
+        .iter()
+        .filter(|r| r.json()["event"] == "message.deleted")
+        .count();
+    assert_eq!(deleted, 1);
 
     // The filter held: nothing but the three events was delivered (no `message`
     // for the texts, no receipts, no connection events).

@@ -66,67 +66,57 @@ pub fn stored_edit(m: &NewMessage, change: &MessageChange) -> Option<MessageEdit
     })
 }
 
-/// `message.deleted`: our other device deleted `message` for us. What we had
-/// stored of it (`original`, if anything) goes along, as GOWA sends it: the
-/// content, sender, time and media type. `from` is the deleted message's sender
-/// when known.
-pub fn deleted_event(
-    message: &MessageRef,
-    original: Option<&NewMessage>,
-    at: SystemTime,
-) -> NewEvent {
+/// `message.deleted`: our other device deleted `message` for us; what we had
+/// stored of it (`original`) goes along, as GOWA sends it: its chat, content,
+/// sender, time and media type.
+pub fn deleted_event(message: &MessageRef, original: &NewMessage, at: SystemTime) -> NewEvent {
     let mut p = Map::new();
     p.insert("deleted_message_id".into(), json!(message.id));
     p.insert("timestamp".into(), json!(rfc3339(at)));
-    let sender = original.map(|m| m.sender.clone()).or_else(|| {
-        match (&message.participant, message.from_me) {
-            (Some(p), false) => Some(p.clone()),
-            (None, false) => Some(message.chat.clone()),
-            _ => None,
-        }
-    });
-    if let Some(from) = sender {
-        p.insert("from".into(), json!(from));
-    }
-    p.insert("chat_id".into(), json!(message.chat));
-    if let Some(m) = original {
+    p.insert("from".into(), json!(original.sender));
+    p.insert("chat_id".into(), json!(original.chat));
+    p.insert(
+        "original_content".into(),
+        json!(original.text.clone().unwrap_or_default()),
+    );
+    p.insert("original_sender".into(), json!(original.sender));
+    p.insert(
+        "original_timestamp".into(),
+        json!(rfc3339(original.timestamp)),
+    );
+    p.insert("was_from_me".into(), json!(original.from_me));
+    if let Some(media) = &original.media {
+        p.insert("original_media_type".into(), json!(original.kind));
         p.insert(
-            "original_content".into(),
-            json!(m.text.clone().unwrap_or_default()),
+            "original_filename".into(),
+            json!(media.file_name.clone().unwrap_or_default()),
         );
-        p.insert("original_sender".into(), json!(m.sender));
-        p.insert("original_timestamp".into(), json!(rfc3339(m.timestamp)));
-        p.insert("was_from_me".into(), json!(m.from_me));
-        if let Some(media) = &m.media {
-            p.insert("original_media_type".into(), json!(m.kind));
-            p.insert(
-                "original_filename".into(),
-                json!(media.file_name.clone().unwrap_or_default()),
-            );
-        }
-    } else {
-        p.insert("was_from_me".into(), json!(message.from_me));
     }
     event(kind::DELETED, Value::Object(p))
 }
 
-/// Applies a delete-for-me synced from another of our devices: the stored message
-/// (if any) is forgotten and `message.deleted` appended with what it was. Called by
-/// the app-state sync for each such action.
+/// Applies a delete-for-me synced from another of our devices: a stored message
+/// is forgotten and `message.deleted` appended with what it was. A message we do
+/// not have (never stored, history off, or already forgotten when a sync is
+/// replayed) changes nothing and, as in GOWA, sends no event. Called by the
+/// app-state sync for each such action.
 pub async fn record_deleted_for_me(
     store: &DynStore,
     account: &AccountId,
     message: &MessageRef,
 ) -> Result<(), StoreError> {
-    let original = store
+    let Some(original) = store
         .get_message(account, &message.chat, &message.id)
         .await?
-        .map(|m| m.message);
+        .map(|m| m.message)
+    else {
+        return Ok(());
+    };
     store
         .forget_message(account, &message.chat, &message.id)
         .await?;
     let changes = Changes {
-        events: vec![deleted_event(message, original.as_ref(), SystemTime::now())],
+        events: vec![deleted_event(message, &original, SystemTime::now())],
         ..Changes::default()
     };
     store.commit(account, &changes).await?;
@@ -138,33 +128,43 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_deletion_of_an_unknown_message_still_names_it() {
-        let ours = MessageRef {
-            chat: "15550001111@s.whatsapp.net".into(),
+    fn a_deletion_says_what_the_message_was() {
+        let image = NewMessage {
             id: "3EB0AA".into(),
-            from_me: true,
-            participant: None,
+            chat: "120363000000000001@g.us".into(),
+            sender: "15550002222@s.whatsapp.net".into(),
+            from_me: false,
+            timestamp: super::super::from_unix(1_700_000_000),
+            kind: "image".into(),
+            text: Some("look".into()),
+            media: Some(wa_store::MediaInfo {
+                file_name: Some("cat.jpg".into()),
+                media_key: Some(vec![1; 32]),
+                ..wa_store::MediaInfo::default()
+            }),
+            content: vec![],
+            push_name: None,
+            status: wa_store::MessageStatus::Received,
         };
-        let e = deleted_event(&ours, None, super::super::from_unix(0));
+        let message = MessageRef {
+            chat: image.chat.clone(),
+            id: image.id.clone(),
+            from_me: false,
+            participant: Some(image.sender.clone()),
+        };
+        let e = deleted_event(&message, &image, super::super::from_unix(0));
         assert_eq!(e.kind, "message.deleted");
         let v: Value = serde_json::from_str(&e.payload).unwrap();
         assert_eq!(v["deleted_message_id"], "3EB0AA");
-        assert_eq!(v["chat_id"], "15550001111@s.whatsapp.net");
-        assert_eq!(v["was_from_me"], true);
-        assert_eq!(v["timestamp"], "1970-01-01T00:00:00Z");
-        // Our own message, not stored: its sender is not known here.
-        assert!(v.get("from").is_none());
-        assert!(v.get("original_content").is_none());
-
-        let theirs = MessageRef {
-            chat: "120363000000000001@g.us".into(),
-            participant: Some("15550002222@s.whatsapp.net".into()),
-            from_me: false,
-            ..ours
-        };
-        let v: Value =
-            serde_json::from_str(&deleted_event(&theirs, None, SystemTime::now()).payload).unwrap();
+        assert_eq!(v["chat_id"], "120363000000000001@g.us");
         assert_eq!(v["from"], "15550002222@s.whatsapp.net");
+        assert_eq!(v["original_content"], "look");
+        assert_eq!(v["original_timestamp"], "2023-11-14T22:13:20Z");
+        assert_eq!(v["was_from_me"], false);
+        assert_eq!(v["original_media_type"], "image");
+        assert_eq!(v["original_filename"], "cat.jpg");
+        assert_eq!(v["timestamp"], "1970-01-01T00:00:00Z");
+        assert!(!e.payload.contains("media_key"));
     }
 
     #[test]
