@@ -12,14 +12,12 @@ mod support;
 use std::path::Path;
 use std::time::Duration;
 
-use prost::Message as _;
 use serde_json::{Value, json};
 use support::gateway::Gateway;
 use support::receiver::Receiver;
 use support::site::{Page, Site};
 use wa_proto::link_preview::preview_of;
 use wa_proto::proto::message::Message;
-use wa_store::AccountId;
 
 const ANN: &str = "15550610001";
 const BOB: &str = "15550610002";
@@ -125,22 +123,10 @@ async fn send_link(gw: &Gateway, link: &str) -> Sent {
     );
     gw.wait_for_message("bob", ANN, |m| m["id"] == id.as_str())
         .await;
-    let store = wa_store::open(&format!("file:{}", gw.dir.join("data/wa.db").display()))
-        .await
-        .unwrap();
-    let stored = store
-        .get_message(
-            &AccountId::new("bob").unwrap(),
-            &format!("{ANN}@s.whatsapp.net"),
-            &id,
-        )
-        .await
-        .unwrap()
-        .expect("Bob stored the message");
     Sent {
+        received: gw.stored_message("bob", ANN, &id).await,
         id,
         report: results["link_preview"].clone(),
-        received: Message::decode(stored.message.content.as_slice()).unwrap(),
     }
 }
 

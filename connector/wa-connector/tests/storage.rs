@@ -14,7 +14,7 @@ use serde_json::Value;
 use support::gateway::Gateway;
 use support::receiver::Receiver;
 use wa_media::MediaStore;
-use wa_store::{AccountId, Changes, DynStore, MessageStatus, NewAccount, NewMessage};
+use wa_store::{AccountId, Changes, MessageStatus, NewAccount, NewMessage};
 
 const ANN: &str = "15550600001";
 const BOB: &str = "15550600002";
@@ -43,13 +43,6 @@ async fn scrape(gw: &Gateway) -> BTreeMap<String, f64> {
     let reply = gw.get(None, "/metrics").await;
     assert_eq!(reply.status, 200);
     samples(&String::from_utf8_lossy(&reply.bytes))
-}
-
-/// The connector's database, opened alongside it (WAL lets both in).
-async fn database(gw: &Gateway) -> DynStore {
-    wa_store::open(&format!("file:{}", gw.dir.join("data/wa.db").display()))
-        .await
-        .unwrap()
 }
 
 async fn history(gw: &Gateway, device: &str, chat: &str) -> Vec<Value> {
@@ -99,7 +92,7 @@ async fn chat_storage_off_stores_no_history_while_traffic_flows() {
     exchange(&gw, &receiver, "not kept").await;
     exchange(&gw, &receiver, "not kept either").await;
 
-    let store = database(&gw).await;
+    let store = gw.database().await;
     let (ann, bob) = (
         AccountId::new("ann").unwrap(),
         AccountId::new("bob").unwrap(),
@@ -148,7 +141,7 @@ async fn chat_storage_on_keeps_history() {
         m["id"] == id.as_str()
     })
     .await;
-    let store = database(&gw).await;
+    let store = gw.database().await;
     assert_eq!(
         store
             .count_messages(&AccountId::new("ann").unwrap())

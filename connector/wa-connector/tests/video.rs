@@ -9,11 +9,8 @@ mod support;
 
 use std::path::Path;
 
-use prost::Message as _;
 use serde_json::Value;
 use support::gateway::{Gateway, multipart};
-use wa_proto::proto::message::Message;
-use wa_store::AccountId;
 
 const ANN: &str = "15550100001";
 const BOB: &str = "15550100002";
@@ -65,19 +62,6 @@ fn playable_mp4(dir: &Path) -> Vec<u8> {
     )
 }
 
-/// The settings string x264 writes into every stream it encodes.
-fn x264_settings(bytes: &[u8]) -> String {
-    let start = bytes
-        .windows(8)
-        .position(|w| w == b"options:")
-        .expect("x264's settings string");
-    let end = bytes[start..]
-        .iter()
-        .position(|&b| b == 0)
-        .map_or(bytes.len(), |n| start + n);
-    String::from_utf8_lossy(&bytes[start..end]).into_owned()
-}
-
 /// What Bob received for one `/send/video` from Ann.
 struct Received {
     /// The downloaded file.
@@ -108,20 +92,9 @@ async fn send_and_receive(gw: &Gateway, bytes: &[u8], fields: &[(&str, &str)]) -
         .request(gw.http.get(url).header("X-Device-Id", "bob"))
         .await;
     assert_eq!(downloaded.status, 200);
-    let store = wa_store::open(&format!("file:{}", gw.dir.join("data/wa.db").display()))
+    let message = gw
+        .stored_message("bob", ANN, &id)
         .await
-        .unwrap();
-    let stored = store
-        .get_message(
-            &AccountId::new("bob").unwrap(),
-            &format!("{ANN}@s.whatsapp.net"),
-            &id,
-        )
-        .await
-        .unwrap()
-        .expect("Bob stored the video");
-    let message = Message::decode(stored.message.content.as_slice())
-        .unwrap()
         .video_message
         .map(|video| *video)
         .expect("a videoMessage");
@@ -159,7 +132,7 @@ async fn videos_are_converted_with_the_operators_encoder_settings() {
     // (ultrafast: no sub-pixel refinement, diamond search).
     let received = send_and_receive(&gw, &avi, &[]).await;
     assert_playable(&received.bytes);
-    let settings = x264_settings(&received.bytes);
+    let settings = wa_testkit::x264_settings(&received.bytes);
     for expected in [" crf=40.0 ", " threads=1 ", " subme=0 ", " me=dia "] {
         assert!(settings.contains(expected), "{expected} in {settings}");
     }
@@ -176,10 +149,10 @@ async fn videos_are_converted_with_the_operators_encoder_settings() {
     let remuxed = send_and_receive(&gw, &mp4, &[]).await;
     assert_playable(&remuxed.bytes);
     assert_ne!(remuxed.bytes, mp4, "remuxed, not copied");
-    assert!(x264_settings(&remuxed.bytes).contains(" crf=30.0 "));
+    assert!(wa_testkit::x264_settings(&remuxed.bytes).contains(" crf=30.0 "));
     // ...unless the client asks for compression.
     let compressed = send_and_receive(&gw, &mp4, &[("compress", "true")]).await;
-    assert!(x264_settings(&compressed.bytes).contains(" crf=40.0 "));
+    assert!(wa_testkit::x264_settings(&compressed.bytes).contains(" crf=40.0 "));
     // Each conversion is timed for the operator.
     let metrics = gw.get(None, "/metrics").await;
     let metrics = String::from_utf8_lossy(&metrics.bytes);

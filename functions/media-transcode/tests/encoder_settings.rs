@@ -48,20 +48,6 @@ fn encode(input: &Path, dir: &Path, name: &str, options: &VideoOptions) -> Vec<u
     fs::read(output).unwrap()
 }
 
-/// The settings string x264 writes into every stream it encodes (an SEI
-/// message: `x264 - core N - H.264/MPEG-4 AVC codec - ... options: ...`).
-fn x264_settings(bytes: &[u8]) -> String {
-    let start = bytes
-        .windows(8)
-        .position(|w| w == b"options:")
-        .expect("x264's settings string");
-    let end = bytes[start..]
-        .iter()
-        .position(|&b| b == 0)
-        .map_or(bytes.len(), |n| start + n);
-    String::from_utf8_lossy(&bytes[start..end]).into_owned()
-}
-
 #[test]
 fn crf_decides_the_size() {
     let dir = tempfile::tempdir().unwrap();
@@ -84,21 +70,21 @@ fn crf_decides_the_size() {
         coarse.len(),
         fine.len()
     );
-    assert!(x264_settings(&fine).contains(" crf=18.0 "));
-    assert!(x264_settings(&coarse).contains(" crf=51.0 "));
+    assert!(wa_testkit::x264_settings(&fine).contains(" crf=18.0 "));
+    assert!(wa_testkit::x264_settings(&coarse).contains(" crf=51.0 "));
 }
 
 #[test]
 fn preset_and_threads_reach_x264() {
     let dir = tempfile::tempdir().unwrap();
     let input = source(dir.path());
-    let fast = x264_settings(&encode(
+    let fast = wa_testkit::x264_settings(&encode(
         &input,
         dir.path(),
         "fast.mp4",
         &options(&[("FFMPEG_PRESET", "ultrafast"), ("FFMPEG_THREADS", "3")]),
     ));
-    let slow = x264_settings(&encode(
+    let slow = wa_testkit::x264_settings(&encode(
         &input,
         dir.path(),
         "slow.mp4",

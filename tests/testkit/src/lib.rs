@@ -228,6 +228,21 @@ fn dechunk(mut rest: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
+/// The settings string x264 writes into every stream it encodes (an SEI
+/// message: `x264 - core N - H.264/MPEG-4 AVC codec - ... options: ...`),
+/// from `options:` on: what shows that an encoder setting reached x264.
+pub fn x264_settings(bytes: &[u8]) -> String {
+    let start = bytes
+        .windows(8)
+        .position(|w| w == b"options:")
+        .expect("x264's settings string");
+    let end = bytes[start..]
+        .iter()
+        .position(|&b| b == 0)
+        .map_or(bytes.len(), |n| start + n);
+    String::from_utf8_lossy(&bytes[start..end]).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

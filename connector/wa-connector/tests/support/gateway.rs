@@ -151,6 +151,36 @@ impl Gateway {
         }
     }
 
+    /// The process's database, opened alongside it (WAL lets both in).
+    pub async fn database(&self) -> wa_store::DynStore {
+        wa_store::open(&format!("file:{}", self.dir.join("data/wa.db").display()))
+            .await
+            .unwrap()
+    }
+
+    /// Message `id` in `account`'s chat with `phone`, decoded as that
+    /// account stored it (what the receiver's phone would show).
+    pub async fn stored_message(
+        &self,
+        account: &str,
+        phone: &str,
+        id: &str,
+    ) -> wa_proto::proto::message::Message {
+        use prost::Message as _;
+        let stored = self
+            .database()
+            .await
+            .get_message(
+                &wa_store::AccountId::new(account).unwrap(),
+                &format!("{phone}@s.whatsapp.net"),
+                id,
+            )
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{account} has no message {id} from {phone}"));
+        wa_proto::proto::message::Message::decode(stored.message.content.as_slice()).unwrap()
+    }
+
     /// Kills the process (SIGKILL: no clean shutdown) and starts it again on the
     /// same data, with `env` changed as given.
     pub fn restart(&mut self, env: &[(&str, &str)]) {
