@@ -265,7 +265,7 @@ async fn typing_recording_and_stopping_become_chat_presence() {
         .received()
         .iter()
         .map(|r| r.json())
-        .filter(|b| b["event"] == "chat_presence")
+        .filter(|b| b["event"] == "chat_presence" && b["payload"]["is_group"] == false)
         .map(|b| {
             assert_eq!(b["session_id"], "bob", "{b}");
             (
@@ -281,6 +281,34 @@ async fn typing_recording_and_stopping_become_chat_presence() {
             ("composing".to_owned(), "audio".to_owned()),
             ("paused".to_owned(), String::new()),
         ]
+    );
+
+    // In a group: the member who types, the group as the chat.
+    let created = gw
+        .post(
+            Some("ann"),
+            "/group",
+            serde_json::json!({"title": "Typists", "participants": [BOB]}),
+        )
+        .await
+        .ok();
+    let group = created["group_id"].as_str().unwrap().to_owned();
+    gw.post(
+        Some("ann"),
+        "/send/chat-presence",
+        serde_json::json!({"phone": group, "action": "start"}),
+    )
+    .await
+    .ok();
+    let p = expect_event(&receiver, "bob", "chat_presence", |p| {
+        p["chat_id"] == group.as_str()
+    })
+    .await;
+    assert_eq!(p["from"], ann.as_str());
+    assert_eq!(p["is_group"], true);
+    assert_eq!(
+        (&p["state"], &p["media"]),
+        (&serde_json::json!("composing"), &serde_json::json!(""))
     );
     only_events(&receiver, &["chat_presence"]);
 }
