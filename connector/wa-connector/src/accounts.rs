@@ -174,6 +174,9 @@ pub struct ConnectorOptions {
     pub media: Option<wa_media::DynMediaStore>,
     /// Download received media as they arrive (needs `media`).
     pub auto_download_media: bool,
+    /// Decline every incoming call as it rings (`call.offer` still tells the
+    /// webhooks, with `auto_rejected`).
+    pub auto_reject_calls: bool,
     /// Where messages sent, received and failed, and reconnects, are counted.
     pub metrics: crate::metrics::Metrics,
     /// How fast each account's outbox may send (protects the number from
@@ -195,6 +198,7 @@ impl Default for ConnectorOptions {
             print_qr: false,
             media: None,
             auto_download_media: true,
+            auto_reject_calls: false,
             metrics: crate::metrics::Metrics::default(),
             send_rate: None,
             http_client: crate::http_client::HttpClientConfig::default(),
@@ -1151,7 +1155,12 @@ impl Session<'_> {
             }
             "receipt" => receipts::handle_receipt(m, conn, &node, &mut self.batch)?,
             "chatstate" => crate::chat_presence::handle_chat_state(&node, &mut self.batch),
-            "call" => crate::calls::handle_call(&node, &mut self.batch),
+            "call" => {
+                let reject_as = (self.task.opts.auto_reject_calls)
+                    .then(|| conn.credentials().me.clone())
+                    .flatten();
+                crate::calls::handle_call(&node, reject_as.as_ref(), &mut self.batch);
+            }
             "notification" if crate::group_events::is_group_notification(&node) => {
                 let me = conn.credentials().me.clone();
                 crate::group_events::handle_group_notification(&node, me.as_ref(), &mut self.batch);

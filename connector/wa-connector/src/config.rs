@@ -311,6 +311,11 @@ pub struct ServeConfig {
     #[arg(long = "link-preview-timeout", env = "WHATSAPP_LINK_PREVIEW_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
     pub link_preview_timeout: Duration,
 
+    /// Decline every incoming call as it rings (GOWA's setting): the caller sees
+    /// it declined, and the `call.offer` webhook says `auto_rejected: true`.
+    #[arg(long = "auto-reject-call", env = "WHATSAPP_AUTO_REJECT_CALL", default_value_t = false, action = clap::ArgAction::Set)]
+    pub auto_reject_call: bool,
+
     /// Download the media of every received message into the media store as it
     /// arrives (GOWA's setting); when off, media is fetched on demand.
     #[arg(long = "auto-download-media", env = "WHATSAPP_AUTO_DOWNLOAD_MEDIA", default_value_t = true, action = clap::ArgAction::Set)]

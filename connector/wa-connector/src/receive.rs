@@ -94,6 +94,12 @@ impl InboundBatch {
         self.stanzas += 1;
     }
 
+    /// Queues `node` to be sent once the batch is committed, as part of a stanza
+    /// already counted (a second answer to it).
+    pub fn also_after_commit(&mut self, node: Node) {
+        self.after.push(node);
+    }
+
     /// Counts a stanza whose changes go out with the batch but that is not
     /// answered (a chat state).
     pub fn count_unanswered(&mut self) {

@@ -77,6 +77,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
             print_qr: config.print_qr,
             media: Some(media.clone()),
             auto_download_media: config.auto_download_media,
+            auto_reject_calls: config.auto_reject_call,
             metrics: metrics.clone(),
             send_rate: config.send_rate(),
             http_client: config.http_client(),

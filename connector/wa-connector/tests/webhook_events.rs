@@ -515,6 +515,8 @@ async fn a_ringing_phone_becomes_call_offer_and_the_call_is_acknowledged() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(gw.sim.ring(ANN, "15550459999", false), None);
+    // Calls are not declined unless asked (WHATSAPP_AUTO_REJECT_CALL).
+    assert!(gw.sim.call_rejections().is_empty());
     only_events(&receiver, &["call.offer"]);
     let offers = receiver
         .received()
@@ -522,4 +524,41 @@ async fn a_ringing_phone_becomes_call_offer_and_the_call_is_acknowledged() {
         .filter(|r| r.json()["event"] == "call.offer")
         .count();
     assert_eq!(offers, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_auto_reject_the_call_is_declined_and_the_event_says_so() {
+    const ANN: &str = "15550450041";
+    const BOB: &str = "15550450042";
+    let receiver = Receiver::start().await;
+    let gw = Gateway::start_with(
+        "webhook-calls-rejected",
+        &[
+            ("WHATSAPP_WEBHOOK", &receiver.url()),
+            ("WHATSAPP_WEBHOOK_SECRET", SECRET),
+            ("WHATSAPP_WEBHOOK_EVENTS", "call.offer"),
+            ("WHATSAPP_AUTO_REJECT_CALL", "true"),
+        ],
+        SimulatorConfig::default(),
+    )
+    .await;
+    gw.link("bob", BOB).await;
+
+    let call = gw.sim.ring(ANN, BOB, true).expect("bob has a device");
+    let p = expect_event(&receiver, "bob", "call.offer", |p| {
+        p["call_id"] == call.as_str()
+    })
+    .await;
+    assert_eq!(p["auto_rejected"], true);
+    assert_eq!(p["from"], format!("{ANN}@s.whatsapp.net"));
+    // The server got bob's refusal of that very call.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while gw.sim.call_rejections().is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the call was never declined"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(gw.sim.call_rejections(), [(BOB.to_owned(), call)]);
 }

@@ -87,6 +87,21 @@ pub fn call_ack(node: &Node) -> Node {
     ack
 }
 
+/// Our refusal of `offer`, sent as `me`: `<call id to=caller><reject call-id
+/// call-creator count=0/></call>` (stanza `id`). The caller sees the call declined.
+pub fn reject_call(id: &str, me: &Jid, offer: &CallOffer) -> Node {
+    Node::new("call")
+        .attr("id", id.to_owned())
+        .attr("from", me.clone())
+        .attr("to", offer.caller.clone())
+        .child(
+            Node::new("reject")
+                .attr("call-id", offer.call_id.clone())
+                .attr("call-creator", offer.caller.clone())
+                .attr("count", "0"),
+        )
+}
+
 /// The server's `<call>` offering `offer` (stanza `id`), as relayed to the callee's
 /// devices: the voice codecs always, a video codec for a video call.
 pub fn offer_stanza(id: &str, offer: &CallOffer) -> Node {
@@ -211,6 +226,26 @@ mod tests {
         );
         assert!(
             parse_call(&Node::new("call").attr("from", Jid::new("1", "s.whatsapp.net"))).is_err()
+        );
+    }
+
+    #[test]
+    fn a_rejection_names_the_call_and_its_caller() {
+        let me = Jid::device("15550002222", 4, "s.whatsapp.net");
+        let o = offer(false, None);
+        let node = wire(reject_call("R1", &me, &o));
+        assert_eq!(
+            node.to_string(),
+            "<call id=\"R1\" from=\"15550002222:4@s.whatsapp.net\" to=\"15550001111@s.whatsapp.net\">\
+             <reject call-id=\"8F2C1A0B9E\" call-creator=\"15550001111@s.whatsapp.net\" count=\"0\"/></call>"
+        );
+        // The server reads it as the refusal of that call.
+        assert_eq!(
+            parse_call(&node).unwrap(),
+            IncomingCall::Other {
+                kind: "reject".into(),
+                call_id: Some(o.call_id),
+            }
         );
     }
 }

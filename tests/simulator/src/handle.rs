@@ -299,6 +299,11 @@ impl SimulatorHandle {
         crate::calls::ring(&mut self.shared.lock(), caller, callee, video)
     }
 
+    /// The calls declined so far: (the declining account's phone, the call id).
+    pub fn call_rejections(&self) -> Vec<(String, String)> {
+        self.shared.lock().call_rejections.clone()
+    }
+
     /// Makes `phone` a business account publishing `profile` (`None`: an
     /// ordinary account again).
     pub fn set_business_profile(

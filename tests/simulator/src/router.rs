@@ -47,6 +47,7 @@ const ROUTES: &[(&str, bool, Handler)] = &[
     ("ack", true, routing::handle_ack),
     ("presence", true, presence::handle_presence),
     ("chatstate", true, presence::handle_chat_state),
+    ("call", true, crate::calls::handle_call),
 ];
 
 /// `<iq>` by `xmlns`: (namespace, needs a logged-in device, handler).

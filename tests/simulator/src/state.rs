@@ -168,6 +168,8 @@ pub(crate) struct State {
     pub presence: HashMap<String, String>,
     /// Chat states relayed, oldest first.
     pub chat_states: Vec<crate::presence::ChatStateSent>,
+    /// Calls devices declined: (the declining account's phone, the call id).
+    pub call_rejections: Vec<(String, String)>,
     /// Profile pictures of accounts and groups.
     pub pictures: crate::pictures::Pictures,
     /// Business profiles of the accounts that are businesses, by phone.
@@ -209,6 +211,7 @@ impl State {
             media: MediaStore::default(),
             presence: HashMap::new(),
             chat_states: Vec::new(),
+            call_rejections: Vec::new(),
             pictures: Default::default(),
             business_profiles: Default::default(),
             newsletters: Default::default(),
