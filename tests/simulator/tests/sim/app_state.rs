@@ -59,14 +59,20 @@ async fn sync(client: &mut Client, id: &str, request: CollectionRequest) -> Coll
     answers.remove(0)
 }
 
-/// Fetches `collection` from scratch and decodes it with `key`: the state and actions.
+/// Fetches `collection`'s whole patch history (no snapshot) and decodes it
+/// with `key`: the state and actions.
 async fn fetch_all(
     client: &mut Client,
     id: &str,
     collection: Collection,
     key: &SyncKey,
 ) -> (CollectionState, Vec<ChatAction>) {
-    let answer = sync(client, id, CollectionRequest::fetch(collection, 0)).await;
+    let request = CollectionRequest {
+        return_snapshot: false,
+        ..CollectionRequest::fetch(collection, 0)
+    };
+    let answer = sync(client, id, request).await;
+    assert!(answer.snapshot.is_none(), "a snapshot nobody asked for");
     assert_eq!(answer.error, None);
     let mut state = CollectionState::default();
     let mut actions = Vec::new();
