@@ -9,9 +9,7 @@
 
 mod support;
 
-use std::time::Duration;
-
-use support::gateway::{Gateway, WAIT};
+use support::gateway::{Gateway, WAIT, eventually};
 use wa_connector::appstate::AppStateError;
 use wa_connector::{AccountHandle, AccountManager, AccountState, ConnectorOptions};
 use wa_proto::appstate::{ChatAction, Collection, MessageRef};
@@ -35,22 +33,6 @@ async fn store(gw: &Gateway) -> DynStore {
     wa_store::open(&format!("file:{}", path.display()))
         .await
         .expect("the connector's store opens")
-}
-
-/// Polls `check` until it returns something.
-async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "never: {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,10 +8,8 @@
 
 mod support;
 
-use std::time::Duration;
-
 use serde_json::Value;
-use support::gateway::{Gateway, WAIT};
+use support::gateway::{Gateway, WAIT, eventually};
 use wa_connector::appstate::AppStateError;
 use wa_connector::{AccountHandle, AccountManager, AccountState, ConnectorOptions};
 use wa_proto::appstate::{AppStateError as ProtoError, ChatAction, Collection, MessageRef};
@@ -21,22 +19,6 @@ use wa_store::{AccountId, DynStore};
 const ANN: &str = "15550320001";
 const BOB: &str = "15550320002";
 const CAROL: &str = "15550320003";
-
-/// Polls `check` until it returns something.
-async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "never: {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 /// The phone of `phone` shares its app-state key with its one linked device, and
 /// the device stores it. Asked again until it lands: the phone can share only once

@@ -334,6 +334,23 @@ impl Gateway {
     }
 }
 
+/// Polls `check` until it returns something, for at most [`WAIT`]; `what`
+/// names the awaited state in the failure.
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// A multipart/form-data body: text fields and files `(name, file name, type, bytes)`.
 pub fn multipart(
     fields: &[(&str, &str)],
